@@ -1,0 +1,87 @@
+# Build conventions shared by every stage: warnings, sanitizers, the stage library and the
+# test registration that makes each stage keep proving what the earlier ones proved.
+include_guard(GLOBAL)
+
+if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$")
+  set(SMARM_ARCH x86_64)
+elseif(CMAKE_SYSTEM_PROCESSOR MATCHES "^(aarch64|arm64|ARM64)$")
+  set(SMARM_ARCH aarch64)
+else()
+  message(FATAL_ERROR "smarm has context-switch code for x86_64 and aarch64 only, "
+                      "not for '${CMAKE_SYSTEM_PROCESSOR}'")
+endif()
+
+# Options every smarm target gets: warnings as errors, and the build's sanitizers.
+add_library(smarm_options INTERFACE)
+target_compile_options(smarm_options INTERFACE
+  $<$<COMPILE_LANGUAGE:C,CXX>:-Wall -Wextra -Werror>)
+if(SMARM_SANITIZE)
+  target_compile_options(smarm_options INTERFACE
+    -fsanitize=${SMARM_SANITIZE} -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  target_link_options(smarm_options INTERFACE -fsanitize=${SMARM_SANITIZE})
+endif()
+
+# The short name of a stage directory: 01_context -> s01, final -> final.
+function(smarm_short_name dir out)
+  if(dir STREQUAL "final")
+    set(${out} final PARENT_SCOPE)
+  else()
+    string(SUBSTRING "${dir}" 0 2 num)
+    set(${out} s${num} PARENT_SCOPE)
+  endif()
+endfunction()
+
+# Called from a stage's own CMakeLists.txt. The target is named after the directory, so the
+# file is the same in every stage and in final/, and a stage diff shows only real changes.
+#   smarm_stage_library(SOURCES ... [ARCH_SOURCES_x86_64 ...] [ARCH_SOURCES_aarch64 ...])
+# Defines smarm_<dir> and the variable SMARM_STAGE_TARGET in the caller's scope.
+function(smarm_stage_library)
+  cmake_parse_arguments(arg "" "" "SOURCES;ARCH_SOURCES_x86_64;ARCH_SOURCES_aarch64" ${ARGN})
+  get_filename_component(dir ${CMAKE_CURRENT_SOURCE_DIR} NAME)
+  set(target smarm_${dir})
+  add_library(${target} STATIC ${arg_SOURCES} ${arg_ARCH_SOURCES_${SMARM_ARCH}})
+  target_include_directories(${target} PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/include)
+  target_link_libraries(${target} PUBLIC smarm_options)
+  set(SMARM_STAGE_TARGET ${target} PARENT_SCOPE)
+endfunction()
+
+# An example program of the stage in the current directory, linked to that stage's library.
+# Every example is collected in the smarm_examples target list, run by tools/setup.
+function(smarm_stage_example name source)
+  get_filename_component(dir ${CMAKE_CURRENT_SOURCE_DIR} NAME)
+  smarm_short_name(${dir} short)
+  set(exe example_${short}_${name})
+  add_executable(${exe} ${source})
+  target_link_libraries(${exe} PRIVATE smarm_${dir})
+  set_property(GLOBAL APPEND PROPERTY SMARM_EXAMPLES ${exe})
+endfunction()
+
+# Registers one test program for the stage that introduces its mechanism, every later stage and
+# final/:
+#   smarm_add_test(<name> FROM <stage dir> SOURCES ... [ARCH_SOURCES_x86_64 ...] [ARCH_SOURCES_aarch64 ...])
+# Each copy links that stage's library; its tests carry the labels stageNN (or final) and
+# <name>, so `ctest -L stage01` runs what stage 01 must pass.
+function(smarm_add_test name)
+  cmake_parse_arguments(arg "" "FROM" "SOURCES;ARCH_SOURCES_x86_64;ARCH_SOURCES_aarch64" ${ARGN})
+  list(FIND SMARM_STAGES "${arg_FROM}" first)
+  if(first EQUAL -1)
+    message(FATAL_ERROR "smarm_add_test(${name}): FROM '${arg_FROM}' is not in SMARM_STAGES")
+  endif()
+  list(SUBLIST SMARM_STAGES ${first} -1 stages)
+  list(APPEND stages final)
+  foreach(stage IN LISTS stages)
+    smarm_short_name(${stage} short)
+    if(stage STREQUAL "final")
+      set(label final)
+    else()
+      string(REPLACE "s" "stage" label ${short})
+    endif()
+    set(exe test_${name}_${short})
+    add_executable(${exe} ${arg_SOURCES} ${arg_ARCH_SOURCES_${SMARM_ARCH}})
+    target_link_libraries(${exe} PRIVATE smarm_${stage} GTest::gtest_main)
+    gtest_discover_tests(${exe}
+      TEST_PREFIX "${short}."
+      PROPERTIES LABELS "${label};${name}"
+      DISCOVERY_MODE PRE_TEST)
+  endforeach()
+endfunction()
