@@ -8,6 +8,19 @@
 /// \file
 /// \brief Execution contexts and the context switch (chapter 1).
 
+// AddressSanitizer tracks which stack a thread runs on; every switch tells it (see context.cpp).
+#if defined(__SANITIZE_ADDRESS__)
+#define SMARM_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SMARM_ASAN 1
+#endif
+#endif
+#ifndef SMARM_ASAN
+/// \brief 1 when built with AddressSanitizer, whose fiber annotations the switch then calls.
+#define SMARM_ASAN 0
+#endif
+
 extern "C" {
 /// \brief The assembly switch: saves the running context into a frame on its own stack, stores
 /// the frame's address in `*save` and resumes the frame at `to`.
@@ -40,12 +53,17 @@ class Context {
   /// \brief An empty context, ready to have the running computation suspended into it.
   Context() noexcept = default;
   /// \brief Takes over the suspended computation of `other`, which becomes empty.
-  Context(Context&& other) noexcept : sp_(other.sp_) { other.sp_ = nullptr; }
+  Context(Context&& other) noexcept { *this = static_cast<Context&&>(other); }
   /// \brief Takes over the suspended computation of `other`, which becomes empty.
   /// \details The computation this context held, if any, is abandoned: its stack is not unwound.
   Context& operator=(Context&& other) noexcept {
     sp_ = other.sp_;
     other.sp_ = nullptr;
+#if SMARM_ASAN
+    stack_low_ = other.stack_low_;
+    stack_size_ = other.stack_size_;
+    fake_stack_ = other.fake_stack_;
+#endif
     return *this;
   }
   /// A suspended computation can be resumed once; a copy would allow resuming it twice.
@@ -80,7 +98,13 @@ class Context {
       fail_empty_switch();
     }
     to.sp_ = nullptr;
+#if SMARM_ASAN
+    asan_leave(to);
+#endif
     smarm_switch(&sp_, target);
+#if SMARM_ASAN
+    asan_arrive();
+#endif
   }
 
   /// \brief True when the context holds no suspended computation: never filled, currently
@@ -93,8 +117,17 @@ class Context {
 
  private:
   [[noreturn]] static void fail_empty_switch() noexcept;
+  [[noreturn]] static void run(void* start) noexcept;
 
   void* sp_ = nullptr;
+#if SMARM_ASAN
+  void asan_leave(const Context& to) noexcept;
+  void asan_arrive() noexcept;
+  // The stack this context runs on, and AddressSanitizer's fake stack saved while it is suspended.
+  const void* stack_low_ = nullptr;
+  std::size_t stack_size_ = 0;
+  void* fake_stack_ = nullptr;
+#endif
 };
 
 }  // namespace smarm
