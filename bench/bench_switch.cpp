@@ -3,17 +3,16 @@
 //
 // Every benchmark ping-pongs between the benchmark loop and one other context; an iteration is a
 // round trip, i.e. two switches, and the `switch` counter reports the time per switch.
-#include <smarm/context.hpp>
-
 #include <benchmark/benchmark.h>
-#include <boost/context/detail/fcontext.hpp>
-#include <boost/context/fiber.hpp>
 #include <ucontext.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <boost/context/detail/fcontext.hpp>
+#include <boost/context/fiber.hpp>
 #include <cstdio>
 #include <map>
+#include <smarm/context.hpp>
 #include <string>
 #include <vector>
 
@@ -111,7 +110,8 @@ BENCHMARK(BM_raw<smarm_bench_switch_ret>)->Name("variant/ret/loop");
 BENCHMARK(BM_wrapped<smarm_bench_switch_ret>)->Name("variant/ret/via-function");
 BENCHMARK(BM_raw<smarm_bench_switch_nofp>)->Name("variant/jmp, no FP control/loop");
 BENCHMARK(BM_raw<smarm_bench_switch_fpalways>)->Name("variant/jmp, FP reloaded always/loop");
-BENCHMARK(BM_wrapped<smarm_bench_switch_fpalways>)->Name("variant/jmp, FP reloaded always/via-function");
+BENCHMARK(BM_wrapped<smarm_bench_switch_fpalways>)
+    ->Name("variant/jmp, FP reloaded always/via-function");
 }  // namespace
 #endif
 
@@ -143,7 +143,8 @@ void BM_boost_fiber(benchmark::State& state) {
 }
 BENCHMARK(BM_boost_fiber)->Name("boost_fiber");
 
-// --- POSIX swapcontext ------------------------------------------------------------------------------
+// --- POSIX swapcontext
+// ------------------------------------------------------------------------------
 ucontext_t uc_main, uc_other;
 
 void ucontext_echo() {

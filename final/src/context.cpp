@@ -57,7 +57,9 @@ Bounds thread_stack() {
 }  // namespace
 
 void Context::asan_leave(const Context& to) noexcept {
-  if (running.low == nullptr) running = thread_stack();
+  if (running.low == nullptr) {
+    running = thread_stack();
+  }
   stack_low_ = running.low;  // what we suspend into *this runs on the current stack
   stack_size_ = running.size;
   __sanitizer_start_switch_fiber(&fake_stack_, to.stack_low_, to.stack_size_);
@@ -71,8 +73,8 @@ void Context::asan_arrive() noexcept {
 
 // The first C++ frame of every context (smarm_trampoline calls it). It must not return: the
 // trampoline above it has no caller to return to.
-void Context::run(void* raw) noexcept {
-  Start start = *static_cast<Start*>(raw);
+void Context::run(void* start_record) noexcept {
+  const Start start = *static_cast<Start*>(start_record);
 #if SMARM_ASAN
   __sanitizer_finish_switch_fiber(nullptr, nullptr, nullptr);
   running = {start.stack.data(), start.stack.size()};
@@ -89,7 +91,9 @@ void Context::run(void* raw) noexcept {
   // Leave for good: the finished computation is saved into a context nobody will resume.
   Context& to = *start.on_return;
   void* target = to.sp_;
-  if (target == nullptr) fail_empty_switch();
+  if (target == nullptr) {
+    fail_empty_switch();
+  }
   to.sp_ = nullptr;
 #if SMARM_ASAN
   __sanitizer_start_switch_fiber(nullptr, to.stack_low_, to.stack_size_);  // this stack is done
@@ -106,9 +110,9 @@ Context Context::make(std::span<std::byte> stack, Entry fn, void* arg, Context& 
                                 " bytes is smaller than the minimum of " +
                                 std::to_string(min_stack_size));
   }
-  auto top = reinterpret_cast<std::uintptr_t>(stack.data() + stack.size());
-  top = (top - sizeof(Start)) & ~std::uintptr_t{15};
-  auto* start = new (reinterpret_cast<void*>(top)) Start{fn, arg, &on_return, stack};
+  std::byte* top = stack.data() + stack.size() - sizeof(Start);
+  top -= reinterpret_cast<std::uintptr_t>(top) % 16;  // the frame below wants 16-byte alignment
+  auto* start = new (top) Start{fn, arg, &on_return, stack};
   Context made;
   made.sp_ = smarm_make_frame(start, run, start);
 #if SMARM_ASAN

@@ -1,13 +1,12 @@
 // test_context.cpp — the context switch's contract: registers, FP control, alignment, deep stacks,
 // exceptions, the end of a context, the outermost frame, and the errors a user can make.
-#include <smarm/context.hpp>
-
 #include <gtest/gtest.h>
 #include <unwind.h>
 
 #include <cfenv>
 #include <cstdint>
 #include <cstring>
+#include <smarm/context.hpp>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -284,7 +283,9 @@ TEST(ContextSwitch, UnwindingStopsAtTheTrampoline) {
 TEST(ContextSwitch, MakeRejectsATooSmallStack) {
   std::vector<std::byte> stack(Context::min_stack_size - 1);
   Context main;
-  EXPECT_THROW((void)Context::make(stack, [](void*) {}, nullptr, main), std::invalid_argument);
+  EXPECT_THROW((void)Context::make(
+                   stack, [](void*) {}, nullptr, main),
+               std::invalid_argument);
 }
 
 TEST(ContextSwitchDeathTest, EscapingExceptionIsReportedAndAborts) {
