@@ -20,12 +20,14 @@ namespace {
 
 // What a made context needs once it runs. It lives at the top of the context's own stack, so
 // making a context allocates nothing.
+// [start]
 struct Start {
   Context::Entry fn;
   void* arg;
   Context* on_return;
   std::span<std::byte> stack;
 };
+// [start]
 
 }  // namespace
 
@@ -56,6 +58,7 @@ Bounds thread_stack() {
 
 }  // namespace
 
+// [asan]
 void Context::asan_leave(const Context& to) noexcept {
   if (running.low == nullptr) {
     running = thread_stack();
@@ -69,10 +72,12 @@ void Context::asan_arrive() noexcept {
   __sanitizer_finish_switch_fiber(fake_stack_, nullptr, nullptr);
   running = {stack_low_, stack_size_};
 }
+// [asan]
 #endif
 
 // The first C++ frame of every context (smarm_trampoline calls it). It must not return: the
 // trampoline above it has no caller to return to.
+// [run]
 void Context::run(void* start_record) noexcept {
   const Start start = *static_cast<Start*>(start_record);
 #if SMARM_ASAN
@@ -103,7 +108,9 @@ void Context::run(void* start_record) noexcept {
   std::fprintf(stderr, "smarm: a finished context was resumed\n");
   std::abort();
 }
+// [run]
 
+// [make]
 Context Context::make(std::span<std::byte> stack, Entry fn, void* arg, Context& on_return) {
   if (stack.size() < min_stack_size) {
     throw std::invalid_argument("smarm::Context::make: stack of " + std::to_string(stack.size()) +
@@ -121,6 +128,7 @@ Context Context::make(std::span<std::byte> stack, Entry fn, void* arg, Context& 
 #endif
   return made;
 }
+// [make]
 
 void Context::fail_empty_switch() noexcept {
   std::fprintf(stderr,

@@ -92,6 +92,7 @@ class Context {
   /// Returns when another computation switches back to `*this`. `to` is empty from the moment
   /// it resumes. Switching to an empty context is a bug (it was never made, is running now, or
   /// has finished): it is reported on stderr and the process aborts.
+  // [switch_to]
   void switch_to(Context& to) noexcept {
     void* target = to.sp_;
     if (target == nullptr) [[unlikely]] {
@@ -106,6 +107,7 @@ class Context {
     asan_arrive();
 #endif
   }
+  // [switch_to]
 
   /// \brief True when the context holds no suspended computation: never filled, currently
   /// running, or finished.
