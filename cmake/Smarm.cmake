@@ -85,3 +85,31 @@ function(smarm_add_test name)
       DISCOVERY_MODE PRE_TEST)
   endforeach()
 endfunction()
+
+# Runs an already registered test program (see smarm_add_test) under Valgrind for the stage
+# <FROM>, every later stage and final/: the runtime registers its stacks with Valgrind, which
+# must then report no error and never suspect the program of "switching stacks".
+#   smarm_add_valgrind_test(<name> FROM <stage dir> FILTER <gtest filter>)
+function(smarm_add_valgrind_test name)
+  cmake_parse_arguments(arg "" "FROM;FILTER" "" ${ARGN})
+  find_program(SMARM_VALGRIND valgrind)
+  if(NOT SMARM_VALGRIND OR SMARM_SANITIZE OR CMAKE_CROSSCOMPILING)
+    return()  # valgrind cannot run sanitized or foreign binaries
+  endif()
+  list(FIND SMARM_STAGES "${arg_FROM}" first)
+  list(SUBLIST SMARM_STAGES ${first} -1 stages)
+  list(APPEND stages final)
+  foreach(stage IN LISTS stages)
+    smarm_short_name(${stage} short)
+    if(stage STREQUAL "final")
+      set(label final)
+    else()
+      string(REPLACE "s" "stage" label ${short})
+    endif()
+    add_test(NAME ${short}.valgrind.${name}
+             COMMAND ${SMARM_VALGRIND} --error-exitcode=1 --quiet
+                     $<TARGET_FILE:test_${name}_${short}> --gtest_filter=${arg_FILTER})
+    set_tests_properties(${short}.valgrind.${name} PROPERTIES
+      LABELS "${label};${name};valgrind" FAIL_REGULAR_EXPRESSION "switching stacks")
+  endforeach()
+endfunction()

@@ -1,9 +1,9 @@
 // ping_pong.cpp — two contexts hand control back and forth; the smallest program built on the
 // context switch, and the listing chapter 1 opens with.
 #include <smarm/context.hpp>
+#include <smarm/stack.hpp>
 
 #include <cstdio>
-#include <vector>
 
 namespace {
 
@@ -33,11 +33,12 @@ void pong(void* arg) {
 }  // namespace
 
 int main() {
-  std::vector<std::byte> ping_stack(64 * 1024);
-  std::vector<std::byte> pong_stack(64 * 1024);
+  // Guarded stacks from this thread's pool: running off one ends in a clear report.
+  smarm::Stack ping_stack = smarm::StackPool::local().acquire();
+  smarm::Stack pong_stack = smarm::StackPool::local().acquire();
   Players p;
-  p.ping = smarm::Context::make(ping_stack, ping, &p, p.main);
-  p.pong = smarm::Context::make(pong_stack, pong, &p, p.main);
+  p.ping = smarm::Context::make(ping_stack.usable(), ping, &p, p.main);
+  p.pong = smarm::Context::make(pong_stack.usable(), pong, &p, p.main);
   p.main.switch_to(p.ping);  // runs until ping returns
   std::printf("back in main; pong is left suspended\n");
   // [usage]
