@@ -76,6 +76,7 @@ class Stack {
 /// A pool is used by one thread; StackPool::local() is the calling thread's.
 class StackPool {
  public:
+  // [options]
   /// \brief How a pool makes and keeps stacks.
   struct Options {
     /// Guarded stacks this pool may make; past it, canary stacks. Whatever this says, a pool
@@ -87,6 +88,7 @@ class StackPool {
 
   /// \brief Usable bytes of a stack when nobody says otherwise.
   static constexpr std::size_t default_size = std::size_t{64} * 1024;
+  // [options]
 
   /// \brief A pool with default options.
   StackPool() : StackPool(Options{}) {}

@@ -26,12 +26,14 @@
 #include <sanitizer/asan_interface.h>
 #endif
 
+// [valgrind]
 #if __has_include(<valgrind/valgrind.h>)
 #include <valgrind/valgrind.h>
 #else
 #define VALGRIND_STACK_REGISTER(low, high) 0U
 #define VALGRIND_STACK_DEREGISTER(id) ((void)(id))
 #endif
+// [valgrind]
 
 namespace smarm {
 namespace {
@@ -46,6 +48,7 @@ std::size_t round_to_pages(std::size_t bytes) noexcept {
   return (bytes + page - 1) / page * page;
 }
 
+// [canary]
 // A canary zone must stay zero. Checking its top bytes, the first an overflow writes, reads
 // memory that was never written: the kernel maps its shared zero page there, which costs no RSS.
 constexpr std::size_t kCanaryBytes = 256;
@@ -54,8 +57,9 @@ bool zone_dirty(const std::byte* low) noexcept {
   const std::byte* zone_top = low - kCanaryBytes;
   return std::any_of(zone_top, low, [](std::byte b) { return b != std::byte{0}; });
 }
+// [canary]
 
-// ---- async-signal-safe reporting ----------------------------------------------------------------
+// ---- async-signal-safe reporting
 
 // Builds a message in a fixed buffer with no allocation, so the SIGSEGV handler can use it.
 class Message {
@@ -97,6 +101,7 @@ class Message {
   std::size_t len_ = 0;
 };
 
+// [report]
 [[noreturn]] void report_overflow(const std::byte* low, std::size_t size, const char* how,
                                   const void* fault) noexcept {
   Message m;
@@ -112,13 +117,14 @@ class Message {
   m.text("\n").write_to_stderr();
   std::abort();
 }
+// [report]
 
 // ---- the registry of guarded slabs, read by the signal handler
-// -----------------------------------
 
+// [registry]
 // Append-only and lock-free to read: the handler may run at any moment, on any thread, and must
-// neither lock nor allocate. Records are filled before they are published by `count`; an unmapped
-// slab's record is marked dead rather than removed.
+// neither lock nor allocate. Records are filled before they are published by `g_records`; an
+// unmapped slab's record is marked dead rather than removed.
 struct GuardRecord {
   std::atomic<const std::byte*> base{nullptr};
   std::atomic<const std::byte*> end{nullptr};
@@ -149,7 +155,9 @@ GuardRecord* register_guarded(std::byte* base, std::size_t bytes, std::size_t sl
   g_records.store(index + 1, std::memory_order_release);
   return &r;
 }
+// [registry]
 
+// [guard_hit]
 // If `addr` lies in the guard page of a live guarded stack, reports the overflow (never returns).
 void check_guard_hit(const std::byte* addr) noexcept {
   const std::size_t count = g_records.load(std::memory_order_acquire);
@@ -165,10 +173,11 @@ void check_guard_hit(const std::byte* addr) noexcept {
     report_overflow(slot_base + page_size(), slot - page_size(), "ran into its guard page", addr);
   }
 }
+// [guard_hit]
 
 // ---- the SIGSEGV handler
-// -------------------------------------------------------------------------
 
+// [handler]
 struct sigaction g_previous;  // whoever handled SIGSEGV before us (the default, or a sanitizer)
 
 void on_segv(int sig, siginfo_t* info, void* context) {
@@ -197,7 +206,9 @@ void install_segv_handler() {
     sigaction(SIGSEGV, &action, &g_previous);
   });
 }
+// [handler]
 
+// [altstack]
 // The handler runs on an alternate stack: the faulting stack has no room left. One per thread,
 // unless the thread already has one (a sanitizer installs its own).
 class AltStack {
@@ -238,6 +249,7 @@ void ensure_overflow_reporting() {
   install_segv_handler();
   thread_local AltStack alt_stack;
 }
+// [altstack]
 
 // Mappings that guarded slabs of all pools hold, against mapping_budget().
 std::atomic<std::size_t> g_guard_mappings{0};
@@ -245,8 +257,8 @@ std::atomic<std::size_t> g_guard_mappings{0};
 }  // namespace
 
 // ---- slabs and size classes
-// ----------------------------------------------------------------------
 
+// [slab]
 // One mmap holding `slots` stacks of one size; each slot is [guard zone page][usable pages].
 struct StackPool::Slab {
   std::byte* base = nullptr;
@@ -268,8 +280,11 @@ struct StackPool::SizeClass {
   std::vector<Free> cold;  // memory given back to the kernel: used when `hot` is empty
   Slab* carving = nullptr;
   std::size_t carved = 0;  // slots of `carving` handed out so far
+  std::size_t slots = 0;   // slots of all this class's slabs
 };
+// [slab]
 
+// [budget]
 std::size_t StackPool::mapping_budget() noexcept {
   static const std::size_t budget = [] {
     std::size_t max_map_count = 65530;  // the kernel's default, if /proc cannot tell
@@ -286,6 +301,7 @@ std::size_t StackPool::mapping_budget() noexcept {
   }();
   return budget;
 }
+// [budget]
 
 StackPool::StackPool(Options options) : options_(options) { ensure_overflow_reporting(); }
 
@@ -305,10 +321,12 @@ StackPool::~StackPool() {
   for (SizeClass* sc : classes_) delete sc;
 }
 
+// [local]
 StackPool& StackPool::local() {
   thread_local StackPool pool;
   return pool;
 }
+// [local]
 
 StackPool::SizeClass& StackPool::size_class(std::size_t size) {
   for (SizeClass* sc : classes_) {
@@ -323,6 +341,7 @@ StackPool::SizeClass& StackPool::size_class(std::size_t size) {
 void StackPool::add_slab(SizeClass& sc) {
   const std::size_t page = page_size();
   const std::size_t slot_size = sc.usable + page;
+  // [guarded_slots]
   // Guarded slabs are kept small (64 stacks) so that the mapping budget is spent gradually;
   // canary slabs are larger (256 stacks) because they cost one mapping however large.
   constexpr std::size_t kGuardedSlots = 64;
@@ -347,7 +366,9 @@ void StackPool::add_slab(SizeClass& sc) {
   }
   const bool guarded = guarded_slots != 0;
   const std::size_t slots = guarded ? guarded_slots : std::min(kCanarySlots, fit);
+  // [guarded_slots]
 
+  // [map_slab]
   const std::size_t bytes = slot_size * slots;
   // MAP_NORESERVE: stacks are mostly untouched address space; commit charge follows real use.
   void* memory = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
@@ -370,13 +391,19 @@ void StackPool::add_slab(SizeClass& sc) {
     }
     slab->record = register_guarded(slab->base, bytes, slot_size);
   }
+  // [map_slab]
   slabs_.push_back(slab);
-  sc.hot.reserve(std::min(options_.keep_free, sc.hot.size() + slots));
+  // release() is noexcept, so the free lists must never need to grow there: the hot list never
+  // holds more than keep_free stacks, the cold list never more than the class has carved.
+  sc.slots += slots;
+  sc.hot.reserve(std::min(options_.keep_free, sc.slots));
+  sc.cold.reserve(sc.slots);
   sc.carving = slab;
   sc.carved = 0;
   mappings_ += guarded ? 2 * slots : 1;
 }
 
+// [acquire]
 Stack StackPool::acquire(std::size_t size) {
   size = round_to_pages(std::max<std::size_t>(size, 1));
   SizeClass& sc = size_class(size);
@@ -398,7 +425,9 @@ Stack StackPool::acquire(std::size_t size) {
   ++in_use_;
   return {this, low, size, guarded};
 }
+// [acquire]
 
+// [release]
 void StackPool::release(std::byte* low, std::size_t size, bool guarded) noexcept {
   if (!guarded && zone_dirty(low)) {
     report_overflow(low, size, "wrote into the canary zone below it", nullptr);
@@ -417,6 +446,7 @@ void StackPool::release(std::byte* low, std::size_t size, bool guarded) noexcept
   }
   --in_use_;
 }
+// [release]
 
 StackPool::Stats StackPool::stats() const noexcept {
   Stats s;
@@ -430,7 +460,6 @@ StackPool::Stats StackPool::stats() const noexcept {
 }
 
 // ---- Stack
-// ---------------------------------------------------------------------------------------
 
 Stack& Stack::operator=(Stack&& other) noexcept {
   if (this != &other) {
