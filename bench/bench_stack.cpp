@@ -3,22 +3,19 @@
 // An iteration makes one 64 KiB stack and gives it back. The "touch top" benchmarks also write
 // one byte at the top of the stack, as a new context does (its start record and first frame live
 // there): a pooled stack's top page is still committed, a fresh mapping's takes a page fault.
-#include <benchmark/benchmark.h>
+#include <smarm/stack.hpp>
+
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cstddef>
-#include <cstdio>
-#include <map>
 #include <new>
-#include <smarm/stack.hpp>
-#include <string>
-#include <vector>
+
+#include "bench_main.hpp"
 
 namespace {
 
-constexpr std::size_t kStackSize = 64 * 1024;
+constexpr std::size_t kStackSize = std::size_t{64} * 1024;
 
 std::size_t page_size() { return static_cast<std::size_t>(sysconf(_SC_PAGESIZE)); }
 
@@ -55,57 +52,12 @@ void BM_mmap(benchmark::State& state) {
   }
 }
 
-BENCHMARK(BM_pool<false>)->Name("pool")->Unit(benchmark::kNanosecond);
-BENCHMARK(BM_mmap<false>)->Name("mmap")->Unit(benchmark::kNanosecond);
-BENCHMARK(BM_pool<true>)->Name("pool/touch top")->Unit(benchmark::kNanosecond);
-BENCHMARK(BM_mmap<true>)->Name("mmap/touch top")->Unit(benchmark::kNanosecond);
-
-// Prints the usual table, then the medians per stack side by side with the unpooled/pooled ratio.
-class SideBySide : public benchmark::ConsoleReporter {
- public:
-  SideBySide() : ConsoleReporter(isatty(STDOUT_FILENO) ? OO_ColorTabular : OO_Tabular) {}
-  void ReportRuns(const std::vector<Run>& runs) override {
-    ConsoleReporter::ReportRuns(runs);
-    for (const Run& run : runs) {
-      if (run.run_type != Run::RT_Aggregate || run.aggregate_name != "median") continue;
-      medians_[run.run_name.str()] = run.GetAdjustedRealTime();  // ns: every benchmark's unit
-    }
-  }
-  void Finalize() override {
-    ConsoleReporter::Finalize();
-    std::printf("\nMedian real time per stack made and given back (ns), one run:\n");
-    std::printf("  %-16s %12s %12s %10s\n", "", "pool", "mmap", "mmap/pool");
-    for (const char* suffix : {"", "/touch top"}) {
-      const auto pool = medians_.find(std::string("pool") + suffix);
-      const auto mmap = medians_.find(std::string("mmap") + suffix);
-      if (pool == medians_.end() || mmap == medians_.end()) continue;
-      std::printf("  %-16s %9.2f ns %9.2f ns %9.1fx\n", *suffix != '\0' ? "touch top" : "untouched",
-                  pool->second, mmap->second, mmap->second / pool->second);
-    }
-  }
-
- private:
-  std::map<std::string, double> medians_;
-};
+// Each group compares the pool (named smarm_pool, the reference) with the mapping it avoids.
+BENCHMARK(BM_pool<false>)->Name("stack_untouched/smarm_pool");
+BENCHMARK(BM_mmap<false>)->Name("stack_untouched/mmap_mprotect_munmap");
+BENCHMARK(BM_pool<true>)->Name("stack_top_touched/smarm_pool");
+BENCHMARK(BM_mmap<true>)->Name("stack_top_touched/mmap_mprotect_munmap");
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  // Medians of interleaved repetitions unless the caller chooses otherwise: the machine is shared.
-  std::vector<char*> args(argv, argv + argc);
-  std::string reps = "--benchmark_repetitions=9", aggr = "--benchmark_report_aggregates_only=true",
-              shuffle = "--benchmark_enable_random_interleaving=true";
-  const bool chose = std::any_of(args.begin() + 1, args.end(), [](const char* a) {
-    return std::string(a).rfind("--benchmark_repetitions", 0) == 0;
-  });
-  if (!chose) {
-    args.insert(args.begin() + 1, {reps.data(), aggr.data(), shuffle.data()});
-  }
-  int count = static_cast<int>(args.size());
-  benchmark::Initialize(&count, args.data());
-  if (benchmark::ReportUnrecognizedArguments(count, args.data())) return 1;
-  SideBySide reporter;
-  benchmark::RunSpecifiedBenchmarks(&reporter);
-  benchmark::Shutdown();
-  return 0;
-}
+int main(int argc, char** argv) { return smarm_bench::main(argc, argv); }

@@ -2,28 +2,22 @@
 // swapcontext in one binary and one run, plus the switch variants chapter 1 discusses.
 //
 // Every benchmark ping-pongs between the benchmark loop and one other context; an iteration is a
-// round trip, i.e. two switches, and the `switch` counter reports the time per switch.
-#include <benchmark/benchmark.h>
-#include <ucontext.h>
-#include <unistd.h>
+// round trip, i.e. two switches, and the `per_op` counter reports the time per switch.
+#include <smarm/context.hpp>
 
-#include <algorithm>
+#include <ucontext.h>
 #include <boost/context/detail/fcontext.hpp>
 #include <boost/context/fiber.hpp>
-#include <cstdio>
-#include <map>
-#include <smarm/context.hpp>
-#include <string>
+
 #include <vector>
+
+#include "bench_main.hpp"
 
 namespace {
 
 constexpr std::size_t kStackSize = 64 * 1024;
 
-void count_switches(benchmark::State& state) {
-  state.counters["switch"] = benchmark::Counter(
-      2, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
-}
+void count_switches(benchmark::State& state) { smarm_bench::per_op(state, 2); }
 
 // --- smarm, through the public API --------------------------------------------------------------
 struct SmarmPair {
@@ -42,7 +36,7 @@ void BM_smarm(benchmark::State& state) {
   for (auto _ : state) p.main.switch_to(p.other);
   count_switches(state);
 }
-BENCHMARK(BM_smarm);
+BENCHMARK(BM_smarm)->Name("switch/smarm");
 
 // --- the raw switch and its variants (same frame, one decision changed each) ---------------------
 using SwitchFn = void(void**, void*);
@@ -94,8 +88,8 @@ void BM_wrapped(benchmark::State& state) {
   count_switches(state);
 }
 
-BENCHMARK(BM_raw<smarm_switch>)->Name("variant/jmp (smarm)/loop");
-BENCHMARK(BM_wrapped<smarm_switch>)->Name("variant/jmp (smarm)/via-function");
+BENCHMARK(BM_raw<smarm_switch>)->Name("switch_loop/smarm: jmp, FP reloaded if changed");
+BENCHMARK(BM_wrapped<smarm_switch>)->Name("switch_via_function/smarm: jmp, FP reloaded if changed");
 
 }  // namespace
 
@@ -106,12 +100,12 @@ SwitchFn smarm_bench_switch_nofp;
 SwitchFn smarm_bench_switch_fpalways;
 }
 namespace {
-BENCHMARK(BM_raw<smarm_bench_switch_ret>)->Name("variant/ret/loop");
-BENCHMARK(BM_wrapped<smarm_bench_switch_ret>)->Name("variant/ret/via-function");
-BENCHMARK(BM_raw<smarm_bench_switch_nofp>)->Name("variant/jmp, no FP control/loop");
-BENCHMARK(BM_raw<smarm_bench_switch_fpalways>)->Name("variant/jmp, FP reloaded always/loop");
+BENCHMARK(BM_raw<smarm_bench_switch_ret>)->Name("switch_loop/ret");
+BENCHMARK(BM_wrapped<smarm_bench_switch_ret>)->Name("switch_via_function/ret");
+BENCHMARK(BM_raw<smarm_bench_switch_nofp>)->Name("switch_loop/jmp, no FP control (incorrect)");
+BENCHMARK(BM_raw<smarm_bench_switch_fpalways>)->Name("switch_loop/jmp, FP reloaded always");
 BENCHMARK(BM_wrapped<smarm_bench_switch_fpalways>)
-    ->Name("variant/jmp, FP reloaded always/via-function");
+    ->Name("switch_via_function/jmp, FP reloaded always");
 }  // namespace
 #endif
 
@@ -130,7 +124,7 @@ void BM_boost_fcontext(benchmark::State& state) {
   for (auto _ : state) ctx = bctx::detail::jump_fcontext(ctx, nullptr).fctx;
   count_switches(state);
 }
-BENCHMARK(BM_boost_fcontext)->Name("boost_fcontext");
+BENCHMARK(BM_boost_fcontext)->Name("switch/boost_fcontext");
 
 void BM_boost_fiber(benchmark::State& state) {
   bctx::fiber f{[](bctx::fiber&& main) {
@@ -141,7 +135,7 @@ void BM_boost_fiber(benchmark::State& state) {
   count_switches(state);
   // The echo fiber never returns; Boost unwinds it with forced_unwind when f is destroyed.
 }
-BENCHMARK(BM_boost_fiber)->Name("boost_fiber");
+BENCHMARK(BM_boost_fiber)->Name("switch/boost_fiber");
 
 // --- POSIX swapcontext
 // ------------------------------------------------------------------------------
@@ -161,56 +155,8 @@ void BM_swapcontext(benchmark::State& state) {
   for (auto _ : state) swapcontext(&uc_main, &uc_other);
   count_switches(state);
 }
-BENCHMARK(BM_swapcontext)->Name("swapcontext");
-
-// Prints the usual table, then the per-switch medians side by side with their ratio to smarm.
-class SideBySide : public benchmark::ConsoleReporter {
- public:
-  SideBySide() : ConsoleReporter(isatty(STDOUT_FILENO) ? OO_ColorTabular : OO_Tabular) {}
-  void ReportRuns(const std::vector<Run>& runs) override {
-    ConsoleReporter::ReportRuns(runs);
-    for (const Run& run : runs) {
-      if (run.run_type != Run::RT_Aggregate || run.aggregate_name != "median") continue;
-      if (auto it = run.counters.find("switch"); it != run.counters.end()) {
-        medians_[run.run_name.str()] = it->second.value * 1e9;
-      }
-    }
-  }
-  void Finalize() override {
-    ConsoleReporter::Finalize();
-    const auto smarm = medians_.find("BM_smarm");
-    if (smarm == medians_.end()) return;
-    std::printf("\nMedian time per switch (ns), one run:\n");
-    for (const char* name : {"BM_smarm", "boost_fcontext", "boost_fiber", "swapcontext"}) {
-      if (auto it = medians_.find(name); it != medians_.end()) {
-        std::printf("  %-16s %8.2f ns   %6.2fx smarm\n", name, it->second,
-                    it->second / smarm->second);
-      }
-    }
-  }
-
- private:
-  std::map<std::string, double> medians_;
-};
+BENCHMARK(BM_swapcontext)->Name("switch/swapcontext");
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  // Medians of interleaved repetitions unless the caller chooses otherwise: the machine is shared.
-  std::vector<char*> args(argv, argv + argc);
-  std::string reps = "--benchmark_repetitions=9", aggr = "--benchmark_report_aggregates_only=true",
-              shuffle = "--benchmark_enable_random_interleaving=true";
-  const bool chose = std::any_of(args.begin() + 1, args.end(), [](const char* a) {
-    return std::string(a).rfind("--benchmark_repetitions", 0) == 0;
-  });
-  if (!chose) {
-    args.insert(args.begin() + 1, {reps.data(), aggr.data(), shuffle.data()});
-  }
-  int count = static_cast<int>(args.size());
-  benchmark::Initialize(&count, args.data());
-  if (benchmark::ReportUnrecognizedArguments(count, args.data())) return 1;
-  SideBySide reporter;
-  benchmark::RunSpecifiedBenchmarks(&reporter);
-  benchmark::Shutdown();
-  return 0;
-}
+int main(int argc, char** argv) { return smarm_bench::main(argc, argv); }

@@ -102,10 +102,21 @@ class Message {
 };
 
 // [report]
+// Who runs on this thread, when a scheduler can say: the overflow report then names the actor.
+std::atomic<detail::RunningName> g_running_name{nullptr};
+
 [[noreturn]] void report_overflow(const std::byte* low, std::size_t size, const char* how,
                                   const void* fault) noexcept {
   Message m;
-  m.text("smarm: stack overflow: the context running on the stack at ")
+  m.text("smarm: stack overflow: ");
+  std::array<char, 32> name{};
+  const detail::RunningName namer = g_running_name.load(std::memory_order_acquire);
+  if (namer != nullptr && namer(name.data(), name.size()) != 0) {
+    m.text("actor ").text(name.data()).text(" running");
+  } else {
+    m.text("the context running");
+  }
+  m.text(" on the stack at ")
       .address(low)
       .text("-")
       .address(low + size)
@@ -483,6 +494,10 @@ void Stack::reset() noexcept {
   pool_ = nullptr;
   low_ = nullptr;
   size_ = 0;
+}
+
+void detail::set_running_name(RunningName namer) noexcept {
+  g_running_name.store(namer, std::memory_order_release);
 }
 
 }  // namespace smarm

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "../support/overflow.hpp"
+
 namespace {
 
 using smarm::Context;
@@ -145,21 +147,11 @@ TEST(Stack, StacksPastKeepFreeGiveTheirMemoryBack) {
   EXPECT_EQ(again.usable()[again.size() - 1], std::byte{0});
 }
 
-// Recursion that only a guard page (or the canary) stops.
-volatile int g_depth_limit = 1 << 30;
-
-[[gnu::noinline]] int recurse(int depth) {
-  volatile char frame[512];
-  frame[0] = static_cast<char>(depth);
-  if (depth < g_depth_limit) return recurse(depth + 1) + frame[0];
-  return frame[0];
-}
-
 void overflow_in_a_context(StackPool& pool) {
   Stack stack = pool.acquire(64 * 1024);
   Context main;
   Context ctx = Context::make(
-      stack.usable(), [](void*) { recurse(0); }, nullptr, main);
+      stack.usable(), [](void*) { smarm_test::recurse(0); }, nullptr, main);
   main.switch_to(ctx);
 }
 

@@ -143,4 +143,17 @@ class StackPool {
   std::size_t mappings_ = 0;
 };
 
+namespace detail {
+
+/// \brief Writes the name of the actor running on the calling thread into `out` (at most
+/// `capacity` bytes, NUL-terminated) and returns its length, or 0 when no actor runs. It is
+/// called from the SIGSEGV handler, so it must be async-signal-safe.
+using RunningName = std::size_t (*)(char* out, std::size_t capacity) noexcept;
+
+/// \brief Lets a stack-overflow report name the actor that overflowed (the scheduler sets it;
+/// nullptr removes it).
+void set_running_name(RunningName namer) noexcept;
+
+}  // namespace detail
+
 }  // namespace smarm

@@ -1,0 +1,227 @@
+// actor.hpp — stage 03's public API: actors as plain blocking functions, named by
+// generation-checked Pids, run by a scheduler on the calling thread: run, spawn, join, self,
+// yield_now, park, unpark.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <new>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+/// \file
+/// \brief Actors and their scheduler (chapter 3).
+
+namespace smarm {
+
+namespace detail {
+struct Scheduler;
+}  // namespace detail
+
+/// \brief Names an actor: an index into the scheduler's slot table and the generation of that slot.
+///
+/// A slot is reused once its actor has ended and nobody holds a JoinHandle for it, and every
+/// reuse increments the slot's generation. A Pid minted for an earlier generation is *stale*:
+/// every call given one fails with StalePid instead of reaching the slot's new actor.
+class Pid {
+ public:
+  /// \brief The null Pid, which names no actor.
+  constexpr Pid() noexcept = default;
+  /// \brief The Pid of generation `generation` of slot `index`.
+  constexpr Pid(std::uint32_t index, std::uint32_t generation) noexcept
+      : index_(index), generation_(generation) {}
+  /// \brief The slot index.
+  [[nodiscard]] constexpr std::uint32_t index() const noexcept { return index_; }
+  /// \brief The slot generation this Pid was minted for.
+  [[nodiscard]] constexpr std::uint32_t generation() const noexcept { return generation_; }
+  /// \brief False for the null Pid.
+  constexpr explicit operator bool() const noexcept { return index_ != kNone; }
+  /// \brief Pids are equal when they name the same generation of the same slot.
+  friend constexpr bool operator==(Pid, Pid) noexcept = default;
+  /// \brief Written as Erlang writes a pid: `<index.generation>`, or `<none>`.
+  [[nodiscard]] std::string to_string() const;
+
+ private:
+  static constexpr std::uint32_t kNone = UINT32_MAX;
+  std::uint32_t index_ = kNone;
+  std::uint32_t generation_ = 0;
+};
+
+/// \brief The base of every error smarm reports by exception: a misuse of the API.
+class Error : public std::logic_error {
+ public:
+  using std::logic_error::logic_error;
+};
+
+/// \brief A call was given a Pid whose actor has ended and whose slot may hold another actor.
+class StalePid : public Error {
+ public:
+  /// \brief `what` names the call; the message adds the Pid.
+  StalePid(const char* what, Pid pid);
+  /// \brief The stale Pid.
+  [[nodiscard]] Pid pid() const noexcept { return pid_; }
+
+ private:
+  Pid pid_;
+};
+
+/// \brief An actor-only call (self, yield_now, park, join, ...) was made outside an actor, or a
+/// scheduler call (spawn, unpark) outside smarm::run.
+class NotInActor : public Error {
+ public:
+  using Error::Error;
+};
+
+/// \brief Thrown by run() when every remaining actor is parked and nothing can wake any of them.
+///
+/// Before it is thrown, each of those actors has been unwound (its park() or join() threw
+/// ActorCancelled), so their destructors have run and their stacks are back in the pool.
+class Deadlock : public std::runtime_error {
+ public:
+  /// \brief `report` is the message; `parked` the actors that were found parked.
+  Deadlock(const std::string& report, std::vector<Pid> parked);
+  /// \brief The actors that were parked when the deadlock was found.
+  [[nodiscard]] const std::vector<Pid>& parked() const noexcept { return parked_; }
+
+ private:
+  std::vector<Pid> parked_;
+};
+
+/// \brief Thrown inside an actor by park() or join() when run() unwinds the actor after a
+/// deadlock. Derives from no standard exception, so `catch (const std::exception&)` lets it pass;
+/// an actor that catches it with `catch (...)` should rethrow it.
+class ActorCancelled {};
+
+/// \brief How an actor ended: it returned, or an exception escaped it.
+class Outcome {
+ public:
+  /// \brief A normal return.
+  Outcome() noexcept = default;
+  /// \brief An ending by the exception `e` (a null `e` means a normal return).
+  explicit Outcome(std::exception_ptr e) noexcept : exception_(std::move(e)) {}
+  /// \brief True when the actor returned normally.
+  [[nodiscard]] bool ok() const noexcept { return !exception_; }
+  /// \brief The exception that escaped the actor, or null.
+  [[nodiscard]] const std::exception_ptr& exception() const noexcept { return exception_; }
+  /// \brief Rethrows the exception that escaped the actor, if one did.
+  void rethrow_if_failed() const {
+    if (exception_) std::rethrow_exception(exception_);
+  }
+
+ private:
+  std::exception_ptr exception_;
+};
+
+/// \brief The right to join one actor. Move-only; destroying a handle that was not joined
+/// *detaches* the actor, which then runs on and is forgotten when it ends.
+class JoinHandle {
+ public:
+  /// \brief A handle to no actor.
+  JoinHandle() noexcept = default;
+  /// \brief Takes over the actor of `other`, which becomes empty.
+  JoinHandle(JoinHandle&& other) noexcept
+      : pid_(std::exchange(other.pid_, Pid{})), run_(other.run_) {}
+  /// \brief Detaches the actor held, if any, and takes over the actor of `other`.
+  JoinHandle& operator=(JoinHandle&& other) noexcept;
+  JoinHandle(const JoinHandle&) = delete;             ///< An actor has one joiner.
+  JoinHandle& operator=(const JoinHandle&) = delete;  ///< An actor has one joiner.
+  /// \brief Detaches the actor, if the handle still holds one.
+  ~JoinHandle() { detach(); }
+
+  /// \brief The actor this handle joins; null for an empty handle.
+  [[nodiscard]] Pid pid() const noexcept { return pid_; }
+  /// \brief True when the handle holds an actor not yet joined or detached.
+  [[nodiscard]] bool joinable() const noexcept { return static_cast<bool>(pid_); }
+
+  /// \brief Parks the calling actor until this handle's actor has ended, and tells how it ended.
+  /// The handle is empty afterwards.
+  /// \throws NotInActor outside an actor; Error for an empty handle or an actor joining itself;
+  /// ActorCancelled when run() unwinds a deadlock.
+  Outcome join();
+
+  /// \brief Lets the actor run on unjoined; the handle becomes empty. If the actor has ended (or
+  /// later ends) by an exception, that exception is reported on stderr rather than lost.
+  void detach() noexcept;
+
+ private:
+  friend struct detail::Scheduler;
+  JoinHandle(Pid pid, std::uint64_t run) noexcept : pid_(pid), run_(run) {}
+  Pid pid_;
+  std::uint64_t run_ = 0;  // which run() the actor belongs to
+};
+
+namespace detail {
+
+// The type-erased callable of an actor, built in place at the top of its own stack.
+struct Body {
+  std::size_t size;
+  std::size_t align;
+  void (*construct)(void* where, void* from);  // move- or copy-constructs the callable
+  void (*invoke)(void* self);
+  void (*destroy)(void* self) noexcept;
+};
+
+JoinHandle spawn(const Body& body, void* from);
+Outcome run(const Body& body, void* from);
+
+template <class F>
+Body body_of() {
+  using Fn = std::decay_t<F>;
+  static_assert(std::is_invocable_v<Fn&>, "an actor is a callable taking no arguments");
+  return Body{
+      sizeof(Fn),
+      alignof(Fn),
+      [](void* where, void* from) {
+        ::new (where) Fn(std::forward<F>(*static_cast<std::remove_reference_t<F>*>(from)));
+      },
+      [](void* self) { (*static_cast<Fn*>(self))(); },
+      [](void* self) noexcept { static_cast<Fn*>(self)->~Fn(); },
+  };
+}
+
+}  // namespace detail
+
+/// \brief Runs a scheduler on the calling thread: `f` becomes the first actor, and run() returns
+/// when no actor is left, telling how `f` ended.
+/// \throws Deadlock when every remaining actor is parked and nothing can wake any of them;
+/// Error when called inside run() on this thread.
+template <class F>
+Outcome run(F&& f) {
+  const detail::Body body = detail::body_of<F&&>();
+  // body_of<F&&> casts back to f's own type, const included.
+  return detail::run(body, const_cast<void*>(static_cast<const void*>(&f)));  // NOLINT
+}
+
+/// \brief Starts a new actor running `f`, a callable taking no arguments that the actor owns
+/// (moved in, or copied from an lvalue). The new actor runs when the scheduler gets to it; the
+/// caller goes on.
+/// \throws NotInActor outside smarm::run; std::bad_alloc when no stack can be had.
+template <class F>
+JoinHandle spawn(F&& f) {
+  const detail::Body body = detail::body_of<F&&>();
+  // body_of<F&&> casts back to f's own type, const included.
+  return detail::spawn(body, const_cast<void*>(static_cast<const void*>(&f)));  // NOLINT
+}
+
+/// \brief The Pid of the calling actor. \throws NotInActor outside an actor.
+Pid self();
+
+/// \brief Lets every other runnable actor run once before the caller continues.
+/// \throws NotInActor outside an actor.
+void yield_now();
+
+/// \brief Suspends the calling actor until unpark() is called for it. An unpark that came first
+/// is not lost: park() then returns at once, consuming it.
+/// \throws NotInActor outside an actor; ActorCancelled when run() unwinds a deadlock.
+void park();
+
+/// \brief Makes `pid` runnable if it is parked; otherwise its next park() returns at once.
+/// Unparking an actor that has ended but is not yet joined does nothing.
+/// \throws NotInActor outside smarm::run; StalePid when `pid` names no actor any more.
+void unpark(Pid pid);
+
+}  // namespace smarm

@@ -1,0 +1,499 @@
+// actor.cpp — the scheduler of stage 03: the slot table with its generations and free list, the
+// intrusive run queue, the switch between actors that carries their exception state, join,
+// park/unpark, and the deadlock report.
+#include "smarm/actor.hpp"
+
+#include <cxxabi.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <span>
+
+#include "smarm/context.hpp"
+#include "smarm/stack.hpp"
+
+namespace smarm {
+
+std::string Pid::to_string() const {
+  if (!*this) return "<none>";
+  // Appended piece by piece: g++ 12 at -O3 warns falsely (-Wrestrict) on "<" + std::string.
+  std::string s = "<";
+  s += std::to_string(index_);
+  s += '.';
+  s += std::to_string(generation_);
+  s += '>';
+  return s;
+}
+
+StalePid::StalePid(const char* what, Pid pid)
+    : Error(std::string(what) + ": stale pid " + pid.to_string() +
+            " (that actor has ended; its slot may hold another actor now)"),
+      pid_(pid) {}
+
+Deadlock::Deadlock(const std::string& report, std::vector<Pid> parked)
+    : std::runtime_error(report), parked_(std::move(parked)) {}
+
+namespace detail {
+namespace {
+
+constexpr std::uint32_t kNone = UINT32_MAX;
+
+// The per-thread C++ exception state that libstdc++ (and libc++abi alike) keep in
+// __cxa_eh_globals: the stack of exceptions being handled (what `throw;` rethrows) and the count
+// of exceptions in flight (std::uncaught_exceptions()). Both belong to an actor, not to the
+// thread, so every switch saves the leaving actor's and installs the arriving one's.
+struct EhGlobals {
+  void* caught = nullptr;
+  unsigned int uncaught = 0;
+};
+
+EhGlobals& thread_eh_globals() noexcept {
+  return *reinterpret_cast<EhGlobals*>(abi::__cxa_get_globals());
+}
+
+enum class State : std::uint8_t { Free, Runnable, Running, Parked, Done };
+enum class Wait : std::uint8_t { None, Park, Join };
+
+}  // namespace
+
+// One actor, or a free slot. Slots never move: the table grows by whole chunks.
+struct Slot {
+  Context ctx;
+  Stack stack;
+  void* body = nullptr;  // the actor's callable, at the top of its own stack
+  void (*invoke)(void*) = nullptr;
+  void (*destroy)(void*) noexcept = nullptr;
+  std::exception_ptr failure;
+  EhGlobals eh;
+  std::uint32_t index = 0;
+  std::uint32_t generation = 0;
+  std::uint32_t next = kNone;  // the run queue, or the free list
+  Pid joiner;                  // the actor parked in join() on this one
+  Pid joining;                 // the actor this one is joining, for the deadlock report
+  State state = State::Free;
+  Wait wait = Wait::None;
+  bool handle = false;     // a JoinHandle (or run() itself) will collect the outcome
+  bool permit = false;     // an unpark() that arrived while the actor was not parked
+  bool cancelled = false;  // run() is unwinding it after a deadlock
+};
+
+struct Scheduler {
+  static constexpr std::uint32_t kChunkBits = 12;
+  static constexpr std::uint32_t kChunk = 1U << kChunkBits;
+
+  std::vector<std::unique_ptr<std::array<Slot, kChunk>>> chunks;
+  std::uint32_t slot_count = 0;  // slots ever made
+  std::uint32_t free_head = kNone;
+  std::uint32_t run_head = kNone;
+  std::uint32_t run_tail = kNone;
+  std::uint32_t current = kNone;  // the running actor; kNone while the loop runs
+  std::uint32_t exited = kNone;   // the actor whose last act was to return to the loop
+  std::size_t live = 0;           // actors that have not ended
+  Context loop_ctx;               // the thread's own stack, where the loop runs
+  EhGlobals loop_eh;
+  EhGlobals& eh = thread_eh_globals();
+  StackPool& pool = StackPool::local();
+  std::uint64_t run_id;
+
+  explicit Scheduler(std::uint64_t id) : run_id(id) {}
+
+  [[nodiscard]] Slot& slot(std::uint32_t index) noexcept {
+    return (*chunks[index >> kChunkBits])[index & (kChunk - 1)];
+  }
+  [[nodiscard]] const Slot& slot(std::uint32_t index) const noexcept {
+    return (*chunks[index >> kChunkBits])[index & (kChunk - 1)];
+  }
+  Slot& running() noexcept { return slot(current); }
+  [[nodiscard]] static Pid pid_of(const Slot& s) noexcept { return {s.index, s.generation}; }
+
+  // The slot `pid` names, or StalePid.
+  Slot& checked(Pid pid, const char* what) {
+    if (pid.index() < slot_count) {
+      Slot& s = slot(pid.index());
+      if (s.generation == pid.generation() && s.state != State::Free) return s;
+    }
+    throw StalePid(what, pid);
+  }
+
+  // ---- the run queue: intrusive FIFO through Slot::next
+  void push(Slot& s) noexcept {
+    s.state = State::Runnable;
+    s.next = kNone;
+    if (run_tail == kNone) {
+      run_head = s.index;
+    } else {
+      slot(run_tail).next = s.index;
+    }
+    run_tail = s.index;
+  }
+  Slot* pop() noexcept {
+    if (run_head == kNone) return nullptr;
+    Slot& s = slot(run_head);
+    run_head = s.next;
+    if (run_head == kNone) run_tail = kNone;
+    return &s;
+  }
+
+  // ---- slots
+  std::uint32_t allocate_slot() {
+    if (free_head != kNone) {
+      const std::uint32_t index = free_head;
+      free_head = slot(index).next;
+      return index;
+    }
+    if (slot_count == kNone) throw std::length_error("smarm: the slot table is full");
+    if ((slot_count & (kChunk - 1)) == 0) {
+      chunks.push_back(std::make_unique<std::array<Slot, kChunk>>());
+    }
+    Slot& s = slot(slot_count);
+    s.index = slot_count;
+    return slot_count++;
+  }
+  void free_slot(Slot& s) noexcept {
+    s.state = State::Free;
+    s.failure = nullptr;
+    s.handle = s.permit = s.cancelled = false;
+    s.joiner = s.joining = Pid{};
+    ++s.generation;  // every Pid of the ended actor is stale from now on
+    s.next = free_head;
+    free_head = s.index;
+  }
+
+  // ---- switching
+  // From the running actor (or the loop, when `from` is null) to `to` (or the loop).
+  void transfer(Slot* from, Slot* to) noexcept {
+    (from != nullptr ? from->eh : loop_eh) = eh;
+    eh = to != nullptr ? to->eh : loop_eh;
+    if (to != nullptr) {
+      to->state = State::Running;
+      current = to->index;
+    } else {
+      current = kNone;
+    }
+    (from != nullptr ? from->ctx : loop_ctx).switch_to(to != nullptr ? to->ctx : loop_ctx);
+  }
+
+  // Suspends the running actor, which has already recorded why, in favour of the next runnable
+  // actor, or of the loop when there is none.
+  void switch_away(Slot& me) noexcept { transfer(&me, pop()); }
+
+  void suspend(Slot& me, Wait why) {
+    me.state = State::Parked;
+    me.wait = why;
+    switch_away(me);
+    me.wait = Wait::None;
+    if (me.cancelled) throw ActorCancelled{};
+  }
+
+  // ---- actors
+  static void actor_main(void* arg) {
+    Slot& s = *static_cast<Slot*>(arg);
+    try {
+      s.invoke(s.body);
+    } catch (...) {
+      s.failure = std::current_exception();
+    }
+    s.destroy(s.body);
+    s.state = State::Done;
+    tls->exited = s.index;
+  }  // returning resumes the loop (the on_return context of every actor)
+
+  Pid spawn(const Body& body, void* from) {
+    Stack stack = pool.acquire();
+    const std::span<std::byte> memory = stack.usable();
+    // The callable goes at the very top of the stack; the context's start record and first
+    // frame go below it (Context::make puts them at the top of the span it is given).
+    const std::size_t align = std::max<std::size_t>(body.align, 16);
+    const auto top = reinterpret_cast<std::uintptr_t>(memory.data() + memory.size());
+    const std::uintptr_t at = (top - body.size) & ~(align - 1);
+    const auto below =
+        static_cast<std::size_t>(at - reinterpret_cast<std::uintptr_t>(memory.data()));
+    if (body.size > memory.size() / 2) {
+      throw Error("smarm::spawn: the callable (" + std::to_string(body.size) +
+                  " bytes) takes more than half of an actor's stack");
+    }
+    std::byte* where = memory.data() + below;
+    const std::uint32_t index = allocate_slot();
+    Slot& s = slot(index);
+    try {
+      body.construct(where, from);
+    } catch (...) {
+      free_slot(s);
+      throw;
+    }
+    s.body = where;
+    s.invoke = body.invoke;
+    s.destroy = body.destroy;
+    s.eh = {};
+    s.ctx = Context::make(memory.first(below), actor_main, &s, loop_ctx);
+    s.stack = std::move(stack);
+    s.handle = true;
+    ++live;
+    push(s);
+    return pid_of(s);
+  }
+
+  // After an actor has returned to the loop: its stack goes back to the pool, its joiner wakes,
+  // and its slot is freed unless a handle will collect the outcome.
+  void finish(Slot& s) {
+    if (s.stack.overflowed()) {
+      std::fprintf(stderr,
+                   "smarm: stack overflow: actor %s wrote into the canary zone below its stack "
+                   "of %zu bytes\n",
+                   pid_of(s).to_string().c_str(), s.stack.size());
+      std::abort();
+    }
+    s.stack.reset();
+    --live;
+    if (s.joiner) {
+      Slot& j = slot(s.joiner.index());
+      if (j.generation == s.joiner.generation() && j.state == State::Parked &&
+          j.wait == Wait::Join) {
+        push(j);
+      }
+    }
+    if (!s.handle) forget(s);
+  }
+
+  // An ended actor nobody will join: its failure, if any, is reported rather than lost.
+  void forget(Slot& s) noexcept {
+    if (s.failure) report_unjoined(s);
+    free_slot(s);
+  }
+
+  static void report_unjoined(const Slot& s) noexcept {
+    const std::string pid = pid_of(s).to_string();
+    try {
+      std::rethrow_exception(s.failure);
+    } catch (const ActorCancelled&) {
+      return;  // unwound by run() after a deadlock, which reports that itself
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "smarm: actor %s ended by an exception nobody joined: %s\n", pid.c_str(),
+                   e.what());
+    } catch (...) {
+      std::fprintf(stderr, "smarm: actor %s ended by an exception of unknown type nobody joined\n",
+                   pid.c_str());
+    }
+  }
+
+  void detach(Pid pid) noexcept {
+    Slot& s = slot(pid.index());
+    s.handle = false;
+    if (s.state == State::Done) forget(s);
+  }
+
+  // ---- the loop
+  void loop() {
+    std::vector<Pid> deadlocked;
+    std::string report;
+    for (;;) {
+      while (Slot* next = pop()) {
+        transfer(nullptr, next);
+        // Back on the loop's stack: an actor returned, or one suspended with nothing runnable.
+        current = kNone;
+        eh = loop_eh;
+        if (exited != kNone) {
+          Slot& done = slot(exited);
+          exited = kNone;
+          finish(done);
+        }
+      }
+      if (live == 0) break;
+      // Nothing can run, yet actors are alive: all are parked and only an actor could wake one.
+      std::vector<Pid> parked = collect_parked();
+      if (report.empty()) report = deadlock_report(parked);
+      deadlocked.insert(deadlocked.end(), parked.begin(), parked.end());
+      for (Pid pid : parked) {  // unwind them, so that their destructors run
+        Slot& s = slot(pid.index());
+        s.cancelled = true;
+        push(s);
+      }
+    }
+    if (!deadlocked.empty()) throw Deadlock(report, std::move(deadlocked));
+  }
+
+  std::vector<Pid> collect_parked() {
+    std::vector<Pid> parked;
+    for (std::uint32_t i = 0; i < slot_count; ++i) {
+      if (slot(i).state == State::Parked) parked.push_back(pid_of(slot(i)));
+    }
+    return parked;
+  }
+
+  std::string deadlock_report(const std::vector<Pid>& parked) {
+    constexpr std::size_t kListed = 16;
+    std::string r = "smarm: deadlock: " + std::to_string(parked.size()) +
+                    " actor(s) parked and nothing can wake them:";
+    for (std::size_t i = 0; i < parked.size() && i < kListed; ++i) {
+      const Slot& s = slot(parked[i].index());
+      r += (i == 0 ? " " : ", ") + parked[i].to_string();
+      r += s.wait == Wait::Join ? " joining " + s.joining.to_string() : " in park()";
+    }
+    if (parked.size() > kListed) r += ", and " + std::to_string(parked.size() - kListed) + " more";
+    return r;
+  }
+
+  static JoinHandle handle(Pid pid, std::uint64_t run) noexcept { return {pid, run}; }
+
+  static thread_local Scheduler* tls;
+};
+
+thread_local Scheduler* Scheduler::tls = nullptr;
+
+namespace {
+
+thread_local std::uint64_t runs_on_this_thread = 0;
+
+Scheduler& scheduler(const char* what) {
+  if (Scheduler::tls == nullptr) {
+    throw NotInActor(std::string(what) + " called outside smarm::run");
+  }
+  return *Scheduler::tls;
+}
+
+Scheduler& in_actor(const char* what) {
+  Scheduler& s = scheduler(what);
+  if (s.current == kNone) throw NotInActor(std::string(what) + " called outside an actor");
+  return s;
+}
+
+// Names the running actor in a stack-overflow report (called from the SIGSEGV handler, so it
+// formats by hand).
+std::size_t name_running_actor(char* out, std::size_t capacity) noexcept {
+  const Scheduler* s = Scheduler::tls;
+  if (s == nullptr || s->current == kNone || capacity < 24) return 0;
+  std::size_t n = 0;
+  auto put_number = [&](std::uint32_t v) {
+    std::array<char, 10> digits{};
+    std::size_t count = 0;
+    do {
+      digits[count++] = static_cast<char>('0' + v % 10);
+      v /= 10;
+    } while (v != 0);
+    while (count != 0) out[n++] = digits[--count];
+  };
+  const Slot& actor = s->slot(s->current);
+  out[n++] = '<';
+  put_number(actor.index);
+  out[n++] = '.';
+  put_number(actor.generation);
+  out[n++] = '>';
+  out[n] = '\0';
+  return n;
+}
+
+}  // namespace
+
+JoinHandle spawn(const Body& body, void* from) {
+  Scheduler& s = scheduler("smarm::spawn");
+  return Scheduler::handle(s.spawn(body, from), s.run_id);
+}
+
+Outcome run(const Body& body, void* from) {
+  if (Scheduler::tls != nullptr) {
+    throw Error("smarm::run called inside smarm::run: one scheduler per thread");
+  }
+  Scheduler s(++runs_on_this_thread);
+  Scheduler::tls = &s;
+  set_running_name(name_running_actor);
+  struct Leave {
+    Leave() = default;
+    Leave(const Leave&) = delete;
+    Leave& operator=(const Leave&) = delete;
+    Leave(Leave&&) = delete;
+    Leave& operator=(Leave&&) = delete;
+    ~Leave() {
+      set_running_name(nullptr);
+      Scheduler::tls = nullptr;
+    }
+  } leave;
+  const Pid root = s.spawn(body, from);
+  s.loop();
+  Slot& r = s.slot(root.index());
+  Outcome outcome(std::move(r.failure));
+  s.free_slot(r);
+  return outcome;
+}
+
+}  // namespace detail
+
+using detail::Scheduler;
+
+JoinHandle& JoinHandle::operator=(JoinHandle&& other) noexcept {
+  if (this != &other) {
+    detach();
+    pid_ = std::exchange(other.pid_, Pid{});
+    run_ = other.run_;
+  }
+  return *this;
+}
+
+Outcome JoinHandle::join() {
+  Scheduler& s = detail::in_actor("smarm::JoinHandle::join");
+  if (!pid_) throw Error("smarm::JoinHandle::join: the handle is empty (joined or detached)");
+  if (run_ != s.run_id) throw Error("smarm::JoinHandle::join: the handle is from another run");
+  detail::Slot& me = s.running();
+  if (pid_ == Scheduler::pid_of(me)) {
+    throw Error("smarm::JoinHandle::join: an actor cannot join itself");
+  }
+  detail::Slot& target = s.slot(pid_.index());  // the handle keeps the slot: never stale
+  while (target.state != detail::State::Done) {
+    target.joiner = Scheduler::pid_of(me);
+    me.joining = pid_;
+    try {
+      s.suspend(me, detail::Wait::Join);
+    } catch (...) {
+      target.joiner = me.joining = Pid{};
+      throw;
+    }
+  }
+  target.joiner = me.joining = Pid{};
+  Outcome outcome(std::move(target.failure));
+  s.free_slot(target);
+  pid_ = Pid{};
+  return outcome;
+}
+
+void JoinHandle::detach() noexcept {
+  if (!pid_) return;
+  if (Scheduler::tls != nullptr && Scheduler::tls->run_id == run_) Scheduler::tls->detach(pid_);
+  pid_ = Pid{};
+}
+
+Pid self() {
+  Scheduler& s = detail::in_actor("smarm::self");
+  return Scheduler::pid_of(s.running());
+}
+
+void yield_now() {
+  Scheduler& s = detail::in_actor("smarm::yield_now");
+  if (s.run_head == detail::kNone) return;  // nobody else is runnable
+  detail::Slot& me = s.running();
+  s.push(me);
+  s.switch_away(me);
+}
+
+void park() {
+  Scheduler& s = detail::in_actor("smarm::park");
+  detail::Slot& me = s.running();
+  if (me.cancelled) throw ActorCancelled{};
+  if (me.permit) {
+    me.permit = false;
+    return;
+  }
+  s.suspend(me, detail::Wait::Park);
+}
+
+void unpark(Pid pid) {
+  Scheduler& s = detail::scheduler("smarm::unpark");
+  detail::Slot& target = s.checked(pid, "smarm::unpark");
+  if (target.state == detail::State::Parked && target.wait == detail::Wait::Park) {
+    s.push(target);
+  } else if (target.state != detail::State::Done) {
+    target.permit = true;
+  }
+}
+
+}  // namespace smarm

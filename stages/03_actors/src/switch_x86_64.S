@@ -1,0 +1,172 @@
+// switch_x86_64.S — the context switch for the x86-64 System V ABI: save the running context's
+// callee-saved state on its own stack, adopt another stack, restore its state and jump into it.
+//
+// The System V ABI lets a called function clobber every register except rbx, rbp, r12-r15 and
+// rsp, and the control bits of MXCSR and the x87 control word. To the code that calls
+// smarm_switch it is an ordinary function call, so the compiler has already spilled everything
+// else; these seven values are all a switch must carry. The xmm registers are all caller-saved
+// in this ABI, so none is saved here.
+//
+// [frame]
+// The saved frame, on the suspended context's own stack. `*save` receives the address of its
+// lowest byte, which is 16-byte aligned:
+//
+//   high addresses
+//   +56  resume address       where the context continues (pushed by its `call smarm_switch`,
+//                             or the trampoline for a context that has never run)
+//   +48  rbp
+//   +40  rbx
+//   +32  r12                  for a new context: the entry function
+//   +24  r13                  for a new context: its argument
+//   +16  r14
+//   +8   r15
+//   +4   x87 control word     (2 bytes, then 2 bytes of padding)
+//   +0   MXCSR                (4 bytes)            <- saved stack pointer, 16-byte aligned
+//   low addresses
+// [frame]
+
+#define FRAME_SIZE 64 // 7 slots of 8 bytes pushed by the switch plus the resume address
+
+        .text
+
+// void smarm_switch(void** save, void* to)
+//
+// Suspends the caller into a frame on its own stack, stores the frame's address in *save, and
+// resumes the context whose frame starts at `to`. It "returns" only when some other context
+// switches back to the frame stored in *save.
+// [switch]
+        .globl  smarm_switch
+        .type   smarm_switch, @function
+        .p2align 4
+smarm_switch:
+        .cfi_startproc
+        pushq   %rbp
+        .cfi_adjust_cfa_offset 8
+        .cfi_rel_offset %rbp, 0
+        pushq   %rbx
+        .cfi_adjust_cfa_offset 8
+        .cfi_rel_offset %rbx, 0
+        pushq   %r12
+        .cfi_adjust_cfa_offset 8
+        .cfi_rel_offset %r12, 0
+        pushq   %r13
+        .cfi_adjust_cfa_offset 8
+        .cfi_rel_offset %r13, 0
+        pushq   %r14
+        .cfi_adjust_cfa_offset 8
+        .cfi_rel_offset %r14, 0
+        pushq   %r15
+        .cfi_adjust_cfa_offset 8
+        .cfi_rel_offset %r15, 0
+        subq    $8, %rsp
+        .cfi_adjust_cfa_offset 8
+        stmxcsr (%rsp)                  // SSE rounding, flush-to-zero, exception masks
+        fnstcw  4(%rsp)                 // x87 rounding, precision, exception masks
+        movl    (%rsp), %eax            // keep them to compare with the target's below;
+        movzwl  4(%rsp), %edx           // rax, rcx, rdx are caller-saved scratch
+
+        movq    %rsp, (%rdi)            // the suspended context is now just this address
+        movq    %rsi, %rsp              // from here on we run on the target's stack
+                                        // (its frame has the same layout, so the CFI holds)
+
+        // Reloading MXCSR and the x87 control word costs more than comparing them, and almost
+        // always both contexts use the same modes: reload only when they differ. MXCSR bits 0-5
+        // are sticky exception flags, status rather than mode, which the ABI does not preserve.
+        movl    (%rsp), %ecx
+        xorl    %eax, %ecx
+        andl    $~0x3f, %ecx
+        jnz     2f
+        cmpw    4(%rsp), %dx
+        jne     2f
+1:      addq    $8, %rsp
+        .cfi_remember_state
+        .cfi_adjust_cfa_offset -8
+        popq    %r15
+        .cfi_adjust_cfa_offset -8
+        .cfi_restore %r15
+        popq    %r14
+        .cfi_adjust_cfa_offset -8
+        .cfi_restore %r14
+        popq    %r13
+        .cfi_adjust_cfa_offset -8
+        .cfi_restore %r13
+        popq    %r12
+        .cfi_adjust_cfa_offset -8
+        .cfi_restore %r12
+        popq    %rbx
+        .cfi_adjust_cfa_offset -8
+        .cfi_restore %rbx
+        popq    %rbp
+        .cfi_adjust_cfa_offset -8
+        .cfi_restore %rbp
+        // Enter the target with an indirect jump, not `ret`. The return-stack predictor holds
+        // the address *this* context called from, so a `ret` here would mispredict whenever the
+        // two contexts called the switch from different places; an indirect jump is predicted
+        // from the branch history instead. rcx is caller-saved and carries no argument.
+        popq    %rcx
+        .cfi_adjust_cfa_offset -8
+        .cfi_register %rip, %rcx
+        jmpq    *%rcx
+
+2:      .cfi_restore_state
+        .cfi_adjust_cfa_offset 8
+        ldmxcsr (%rsp)
+        fldcw   4(%rsp)
+        jmp     1b
+        .cfi_endproc
+        .size   smarm_switch, .-smarm_switch
+// [switch]
+
+// void* smarm_make_frame(void* stack_top, void (*fn)(void*), void* arg)
+//
+// Builds the frame of a context that has never run, just below `stack_top`, and returns the
+// value to pass as `to` to smarm_switch. The first switch into it pops the frame and jumps to
+// smarm_trampoline with fn in r12 and arg in r13. The new context inherits the creator's
+// floating-point control words, as a new thread does.
+// [make]
+        .globl  smarm_make_frame
+        .type   smarm_make_frame, @function
+        .p2align 4
+smarm_make_frame:
+        .cfi_startproc
+        andq    $-16, %rdi              // the top must be 16-aligned: see smarm_trampoline
+        leaq    -FRAME_SIZE(%rdi), %rax // the frame, so that popping it leaves rsp = top
+        stmxcsr (%rax)
+        fnstcw  4(%rax)
+        movw    $0, 6(%rax)
+        movq    $0, 8(%rax)             // r15
+        movq    $0, 16(%rax)            // r14
+        movq    %rdx, 24(%rax)          // r13 = arg
+        movq    %rsi, 32(%rax)          // r12 = fn
+        movq    $0, 40(%rax)            // rbx
+        movq    $0, 48(%rax)            // rbp = 0 ends frame-pointer walks
+        leaq    smarm_trampoline(%rip), %rcx
+        movq    %rcx, 56(%rax)          // resume address
+        ret
+        .cfi_endproc
+        .size   smarm_make_frame, .-smarm_make_frame
+// [make]
+
+// The first code a new context runs. It is reached by the switch's jump with rsp = the 16-aligned
+// stack top, so the `call` below leaves rsp = 8 (mod 16) at fn's first instruction, exactly the
+// alignment the ABI promises a function on entry.
+//
+// The CFI marks the return address as undefined: this is the outermost frame, and both the C++
+// unwinder and gdb stop here instead of reading whatever lies above the stack top.
+// `fn` must never return (the C++ layer switches away instead); if it does, ud2 traps at once.
+// [trampoline]
+        .globl  smarm_trampoline
+        .hidden smarm_trampoline
+        .type   smarm_trampoline, @function
+        .p2align 4
+smarm_trampoline:
+        .cfi_startproc
+        .cfi_undefined %rip
+        movq    %r13, %rdi
+        callq   *%r12
+        ud2
+        .cfi_endproc
+        .size   smarm_trampoline, .-smarm_trampoline
+// [trampoline]
+
+        .section .note.GNU-stack, "", @progbits

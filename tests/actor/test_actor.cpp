@@ -1,0 +1,392 @@
+// test_actor.cpp — actors: run, spawn and join with their outcomes, detach, self, yield, park and
+// unpark, stale Pids, misuse outside an actor, the deadlock report, and per-actor exception state.
+#include <smarm/actor.hpp>
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "../support/overflow.hpp"
+
+namespace {
+
+using smarm::JoinHandle;
+using smarm::Outcome;
+using smarm::Pid;
+
+TEST(Pid, IsWrittenAsIndexDotGeneration) {
+  EXPECT_EQ(Pid(3, 7).to_string(), "<3.7>");
+  EXPECT_EQ(Pid().to_string(), "<none>");
+  EXPECT_FALSE(Pid());
+  EXPECT_TRUE(Pid(0, 0));
+  EXPECT_EQ(Pid(1, 2), Pid(1, 2));
+  EXPECT_NE(Pid(1, 2), Pid(1, 3));
+}
+
+TEST(Actor, RunReturnsWhenNoActorIsLeft) {
+  std::vector<int> ran;
+  const Outcome outcome = smarm::run([&] {
+    for (int i = 0; i < 3; ++i) smarm::spawn([&ran, i] { ran.push_back(i); }).detach();
+    ran.push_back(-1);  // the spawner goes on first; the new actors run when it is done
+  });
+  EXPECT_TRUE(outcome.ok());
+  EXPECT_EQ(ran, (std::vector<int>{-1, 0, 1, 2}));
+}
+
+TEST(Actor, RunTellsHowTheFirstActorEnded) {
+  const Outcome failed = smarm::run([] { throw std::runtime_error("root failed"); });
+  ASSERT_FALSE(failed.ok());
+  EXPECT_THROW(
+      {
+        try {
+          failed.rethrow_if_failed();
+        } catch (const std::runtime_error& e) {
+          EXPECT_STREQ(e.what(), "root failed");
+          throw;
+        }
+      },
+      std::runtime_error);
+  EXPECT_TRUE(smarm::run([] {}).ok());
+}
+
+// Counts live instances, to see where and when an actor's callable is destroyed.
+struct Tracked {
+  static inline int alive = 0;
+  Tracked() { ++alive; }
+  Tracked(const Tracked&) { ++alive; }
+  Tracked(Tracked&&) noexcept { ++alive; }
+  Tracked& operator=(const Tracked&) = default;
+  Tracked& operator=(Tracked&&) = default;
+  ~Tracked() { --alive; }
+};
+
+TEST(Actor, SpawnTakesAMoveOnlyCallableThatTheActorOwns) {
+  int seen = 0;
+  int alive_after_join = -1;
+  smarm::run([&] {
+    auto owned = std::make_unique<int>(42);
+    JoinHandle h = smarm::spawn([p = std::move(owned), t = Tracked(), &seen] { seen = *p; });
+    EXPECT_EQ(owned, nullptr);  // NOLINT(bugprone-use-after-move): moved into the actor
+    EXPECT_EQ(Tracked::alive, 1);
+    EXPECT_TRUE(h.join().ok());
+    alive_after_join = Tracked::alive;  // the actor destroyed its callable when it ended
+  });
+  EXPECT_EQ(seen, 42);
+  EXPECT_EQ(alive_after_join, 0);
+}
+
+TEST(Actor, SpawnCopiesAnLvalueCallable) {
+  std::vector<int> out;
+  smarm::run([&] {
+    std::string word = "copied";
+    auto f = [word, &out] { out.push_back(static_cast<int>(word.size())); };
+    smarm::spawn(f).join();
+    smarm::spawn(f).join();  // f itself is intact
+  });
+  EXPECT_EQ(out, (std::vector<int>{6, 6}));
+}
+
+TEST(Actor, JoinHandsTheEscapedExceptionToTheJoiner) {
+  smarm::run([] {
+    JoinHandle h = smarm::spawn([] { throw std::out_of_range("index 9"); });
+    const Outcome outcome = h.join();
+    EXPECT_FALSE(h.joinable());
+    ASSERT_FALSE(outcome.ok());
+    try {
+      std::rethrow_exception(outcome.exception());
+      ADD_FAILURE() << "no exception";
+    } catch (const std::out_of_range& e) {
+      EXPECT_STREQ(e.what(), "index 9");
+    }
+  });
+}
+
+TEST(Actor, AnExceptionEndsOnlyThatActor) {
+  std::vector<std::string> log;
+  const Outcome root = smarm::run([&] {
+    JoinHandle a = smarm::spawn([&] {
+      log.push_back("a starts");
+      smarm::yield_now();
+      throw std::runtime_error("a fails");
+    });
+    JoinHandle b = smarm::spawn([&] {
+      log.push_back("b starts");
+      smarm::yield_now();
+      smarm::yield_now();
+      log.push_back("b ends");
+    });
+    EXPECT_FALSE(a.join().ok());
+    EXPECT_TRUE(b.join().ok());
+    log.push_back("root ends");
+  });
+  EXPECT_TRUE(root.ok());
+  EXPECT_EQ(log, (std::vector<std::string>{"a starts", "b starts", "b ends", "root ends"}));
+}
+
+TEST(Actor, DroppingAHandleDetachesAndAnUnjoinedFailureIsReported) {
+  bool finished = false;
+  testing::internal::CaptureStderr();
+  smarm::run([&] {
+    {
+      JoinHandle h = smarm::spawn([&] {
+        smarm::yield_now();
+        finished = true;
+      });
+    }  // detached: it runs on
+    smarm::spawn([] { throw std::runtime_error("lost?"); }).detach();
+  });
+  const std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_TRUE(finished);
+  EXPECT_NE(err.find("smarm: actor <"), std::string::npos) << err;
+  EXPECT_NE(err.find("ended by an exception nobody joined: lost?"), std::string::npos) << err;
+}
+
+TEST(Actor, SelfNamesTheCallingActor) {
+  smarm::run([] {
+    Pid inner;
+    JoinHandle h = smarm::spawn([&] { inner = smarm::self(); });
+    const Pid expected = h.pid();
+    h.join();
+    EXPECT_EQ(inner, expected);
+    EXPECT_NE(smarm::self(), expected);
+  });
+}
+
+TEST(Actor, YieldLetsEveryOtherRunnableActorRunOnce) {
+  std::string trace;
+  smarm::run([&] {
+    auto worker = [&trace](char name) {
+      return [&trace, name] {
+        for (int i = 0; i < 3; ++i) {
+          trace += name;
+          smarm::yield_now();
+        }
+      };
+    };
+    JoinHandle a = smarm::spawn(worker('a'));
+    JoinHandle b = smarm::spawn(worker('b'));
+    a.join();
+    b.join();
+  });
+  EXPECT_EQ(trace, "ababab");
+}
+
+TEST(Actor, ParkWaitsForUnpark) {
+  std::vector<std::string> log;
+  smarm::run([&] {
+    JoinHandle sleeper = smarm::spawn([&] {
+      log.push_back("parking");
+      smarm::park();
+      log.push_back("woken");
+    });
+    smarm::yield_now();  // the sleeper parks
+    log.push_back("unparking");
+    smarm::unpark(sleeper.pid());
+    sleeper.join();
+  });
+  EXPECT_EQ(log, (std::vector<std::string>{"parking", "unparking", "woken"}));
+}
+
+TEST(Actor, AnUnparkBeforeTheParkIsNotLost) {
+  smarm::run([] {
+    smarm::unpark(smarm::self());
+    smarm::park();  // returns at once: the permit was waiting
+
+    bool woke = false;
+    JoinHandle late = smarm::spawn([&] {
+      smarm::yield_now();  // the unpark below arrives while this actor is still runnable
+      smarm::park();
+      woke = true;
+    });
+    smarm::unpark(late.pid());
+    late.join();
+    EXPECT_TRUE(woke);
+  });
+}
+
+TEST(Actor, AStalePidIsRejectedAndNeverReachesTheNewActor) {
+  smarm::run([] {
+    JoinHandle first = smarm::spawn([] {});
+    const Pid old = first.pid();
+    first.join();  // the slot is free now
+    bool woke = false;
+    JoinHandle second = smarm::spawn([&] {
+      smarm::park();
+      woke = true;
+    });
+    ASSERT_EQ(second.pid().index(), old.index()) << "the slot is reused";
+    ASSERT_NE(second.pid(), old);
+    smarm::yield_now();  // second parks
+    try {
+      smarm::unpark(old);
+      ADD_FAILURE() << "unpark of a stale pid succeeded";
+    } catch (const smarm::StalePid& e) {
+      EXPECT_EQ(e.pid(), old);
+      EXPECT_NE(std::string(e.what()).find("smarm::unpark: stale pid " + old.to_string()),
+                std::string::npos)
+          << e.what();
+    }
+    smarm::yield_now();
+    EXPECT_FALSE(woke) << "the stale unpark must not wake the slot's new actor";
+    smarm::unpark(second.pid());
+    second.join();
+    EXPECT_TRUE(woke);
+  });
+}
+
+TEST(Actor, ActorCallsOutsideAnActorAreClearErrors) {
+  auto message = [](auto call) -> std::string {
+    try {
+      call();
+    } catch (const smarm::NotInActor& e) {
+      return e.what();
+    }
+    return "no error";
+  };
+  EXPECT_EQ(message([] { smarm::yield_now(); }), "smarm::yield_now called outside smarm::run");
+  EXPECT_EQ(message([] { smarm::park(); }), "smarm::park called outside smarm::run");
+  EXPECT_EQ(message([] { (void)smarm::self(); }), "smarm::self called outside smarm::run");
+  EXPECT_EQ(message([] { smarm::unpark(Pid(0, 0)); }), "smarm::unpark called outside smarm::run");
+  EXPECT_EQ(message([] { smarm::spawn([] {}).detach(); }),
+            "smarm::spawn called outside smarm::run");
+}
+
+TEST(Actor, MisusesInsideRunAreClearErrors) {
+  smarm::run([] {
+    EXPECT_THROW(smarm::run([] {}), smarm::Error);
+    JoinHandle empty;
+    EXPECT_THROW(empty.join(), smarm::Error);
+    JoinHandle h = smarm::spawn([] {});
+    EXPECT_THROW(smarm::unpark(Pid(123456, 0)), smarm::StalePid);
+    h.join();
+  });
+}
+
+TEST(Actor, JoiningItselfIsAnError) {
+  smarm::run([] {
+    JoinHandle* mine = nullptr;
+    std::string error;
+    JoinHandle h = smarm::spawn([&] {
+      try {
+        mine->join();
+      } catch (const smarm::Error& e) {
+        error = e.what();
+      }
+    });
+    mine = &h;
+    smarm::yield_now();
+    EXPECT_EQ(error, "smarm::JoinHandle::join: an actor cannot join itself");
+    h.join();
+  });
+}
+
+// The actors of a deadlock are unwound before run() reports it: their destructors run.
+struct Unwound {
+  int* count;
+  ~Unwound() { ++*count; }
+};
+
+TEST(Actor, ADeadlockIsReportedWithTheParkedActorsAndDoesNotHang) {
+  int unwound = 0;
+  try {
+    smarm::run([&] {
+      JoinHandle sleeper = smarm::spawn([&] {
+        const Unwound guard{&unwound};
+        smarm::park();  // nobody will unpark it
+      });
+      const Unwound guard{&unwound};
+      sleeper.join();  // and nobody can end it
+    });
+    ADD_FAILURE() << "run returned";
+  } catch (const smarm::Deadlock& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("smarm: deadlock: 2 actor(s) parked and nothing can wake them:"),
+              std::string::npos)
+        << what;
+    EXPECT_NE(what.find("<0.0> joining <1.0>"), std::string::npos) << what;
+    EXPECT_NE(what.find("<1.0> in park()"), std::string::npos) << what;
+    EXPECT_EQ(e.parked().size(), 2u);
+  }
+  EXPECT_EQ(unwound, 2);
+  EXPECT_TRUE(smarm::run([] {}).ok()) << "the thread can run again";
+}
+
+// ---- the C++ exception state belongs to the actor
+
+TEST(Actor, RethrowInsideACatchBlockRethrowsTheActorsOwnException) {
+  std::vector<std::string> rethrown;
+  smarm::run([&] {
+    auto catcher = [&rethrown](std::string mine) {
+      return [&rethrown, mine] {
+        try {
+          throw std::runtime_error(mine);
+        } catch (...) {
+          smarm::yield_now();  // others throw and catch their own meanwhile
+          smarm::yield_now();
+          try {
+            throw;  // must be this actor's exception, not the last one caught on the thread
+          } catch (const std::runtime_error& e) {
+            rethrown.emplace_back(e.what());
+          }
+        }
+      };
+    };
+    JoinHandle a = smarm::spawn(catcher("a"));
+    JoinHandle b = smarm::spawn(catcher("b"));
+    JoinHandle c = smarm::spawn(catcher("c"));
+    a.join();
+    b.join();
+    c.join();
+  });
+  EXPECT_EQ(rethrown, (std::vector<std::string>{"a", "b", "c"}));
+}
+
+// Counts uncaught exceptions from a destructor that yields during unwinding.
+struct YieldsWhileUnwinding {
+  int* before;
+  int* after;
+  ~YieldsWhileUnwinding() {
+    *before = std::uncaught_exceptions();
+    smarm::yield_now();
+    *after = std::uncaught_exceptions();
+  }
+};
+
+TEST(Actor, UncaughtExceptionsCountsTheActorsOwn) {
+  int before = -1, after = -1, other = -1;
+  smarm::run([&] {
+    JoinHandle unwinding = smarm::spawn([&] {
+      try {
+        const YieldsWhileUnwinding probe{&before, &after};
+        throw std::runtime_error("unwinding");
+      } catch (const std::runtime_error&) {
+      }
+    });
+    JoinHandle calm = smarm::spawn([&] {
+      // Runs first when the other yields from its destructor, in the middle of its unwinding.
+      other = std::uncaught_exceptions();
+      try {
+        throw 1;
+      } catch (int) {
+      }
+    });
+    unwinding.join();
+    calm.join();
+  });
+  EXPECT_EQ(before, 1);
+  EXPECT_EQ(after, 1);
+  EXPECT_EQ(other, 0);
+}
+
+// ---- overflow reports name the actor
+
+TEST(ActorDeathTest, AStackOverflowNamesTheActor) {
+  EXPECT_DEATH(smarm::run([] { smarm::spawn([] { smarm_test::recurse(0); }).join(); }),
+               "smarm: stack overflow: actor <1.0> running on the stack at 0x[0-9a-f]+-0x[0-9a-f]+ "
+               "\\(65536 bytes\\) ran into its guard page");
+}
+
+}  // namespace

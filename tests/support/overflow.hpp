@@ -1,0 +1,19 @@
+// overflow.hpp — a recursion that never ends by itself, for the tests that prove a stack
+// overflow is caught (by a guard page or a canary) and reported.
+#pragma once
+
+namespace smarm_test {
+
+// Read at run time, so the compiler can neither prove the recursion infinite nor turn it into a
+// loop; nothing ever lowers it.
+inline volatile int depth_limit = 1 << 30;
+
+// Recurses with a 512-byte frame until the stack runs out.
+[[gnu::noinline]] inline int recurse(int depth) {
+  volatile char frame[512];
+  frame[0] = static_cast<char>(depth);
+  if (depth < depth_limit) return recurse(depth + 1) + frame[0];
+  return frame[0];
+}
+
+}  // namespace smarm_test
