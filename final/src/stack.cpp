@@ -102,15 +102,17 @@ class Message {
 };
 
 // [report]
-// Who runs on this thread, when a scheduler can say: the overflow report then names the actor.
-std::atomic<detail::RunningName> g_running_name{nullptr};
+// Who runs on this thread, when its scheduler can say: the overflow report then names the actor.
+// Per thread, like the scheduler that sets it and the handler that reads it (on the faulting
+// thread).
+thread_local detail::RunningName t_running_name = nullptr;
 
 [[noreturn]] void report_overflow(const std::byte* low, std::size_t size, const char* how,
                                   const void* fault) noexcept {
   Message m;
   m.text("smarm: stack overflow: ");
   std::array<char, 32> name{};
-  const detail::RunningName namer = g_running_name.load(std::memory_order_acquire);
+  const detail::RunningName namer = t_running_name;
   if (namer != nullptr && namer(name.data(), name.size()) != 0) {
     m.text("actor ").text(name.data()).text(" running");
   } else {
@@ -496,8 +498,6 @@ void Stack::reset() noexcept {
   size_ = 0;
 }
 
-void detail::set_running_name(RunningName namer) noexcept {
-  g_running_name.store(namer, std::memory_order_release);
-}
+void detail::set_running_name(RunningName namer) noexcept { t_running_name = namer; }
 
 }  // namespace smarm

@@ -150,8 +150,8 @@ namespace detail {
 /// called from the SIGSEGV handler, so it must be async-signal-safe.
 using RunningName = std::size_t (*)(char* out, std::size_t capacity) noexcept;
 
-/// \brief Lets a stack-overflow report name the actor that overflowed (the scheduler sets it;
-/// nullptr removes it).
+/// \brief Lets a stack-overflow report on the calling thread name the actor that overflowed
+/// (the thread's scheduler sets it; nullptr removes it).
 void set_running_name(RunningName namer) noexcept;
 
 }  // namespace detail

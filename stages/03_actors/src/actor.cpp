@@ -40,6 +40,7 @@ namespace {
 
 constexpr std::uint32_t kNone = UINT32_MAX;
 
+// [eh]
 // The per-thread C++ exception state that libstdc++ (and libc++abi alike) keep in
 // __cxa_eh_globals: the stack of exceptions being handled (what `throw;` rethrows) and the count
 // of exceptions in flight (std::uncaught_exceptions()). Both belong to an actor, not to the
@@ -52,12 +53,16 @@ struct EhGlobals {
 EhGlobals& thread_eh_globals() noexcept {
   return *reinterpret_cast<EhGlobals*>(abi::__cxa_get_globals());
 }
+// [eh]
 
+// [states]
 enum class State : std::uint8_t { Free, Runnable, Running, Parked, Done };
 enum class Wait : std::uint8_t { None, Park, Join };
+// [states]
 
 }  // namespace
 
+// [slot]
 // One actor, or a free slot. Slots never move: the table grows by whole chunks.
 struct Slot {
   Context ctx;
@@ -78,7 +83,9 @@ struct Slot {
   bool permit = false;     // an unpark() that arrived while the actor was not parked
   bool cancelled = false;  // run() is unwinding it after a deadlock
 };
+// [slot]
 
+// [scheduler]
 struct Scheduler {
   static constexpr std::uint32_t kChunkBits = 12;
   static constexpr std::uint32_t kChunk = 1U << kChunkBits;
@@ -98,7 +105,9 @@ struct Scheduler {
   std::uint64_t run_id;
 
   explicit Scheduler(std::uint64_t id) : run_id(id) {}
+  // [scheduler]
 
+  // [lookup]
   [[nodiscard]] Slot& slot(std::uint32_t index) noexcept {
     return (*chunks[index >> kChunkBits])[index & (kChunk - 1)];
   }
@@ -116,7 +125,9 @@ struct Scheduler {
     }
     throw StalePid(what, pid);
   }
+  // [lookup]
 
+  // [run_queue]
   // ---- the run queue: intrusive FIFO through Slot::next
   void push(Slot& s) noexcept {
     s.state = State::Runnable;
@@ -135,7 +146,9 @@ struct Scheduler {
     if (run_head == kNone) run_tail = kNone;
     return &s;
   }
+  // [run_queue]
 
+  // [slots]
   // ---- slots
   std::uint32_t allocate_slot() {
     if (free_head != kNone) {
@@ -160,7 +173,9 @@ struct Scheduler {
     s.next = free_head;
     free_head = s.index;
   }
+  // [slots]
 
+  // [transfer]
   // ---- switching
   // From the running actor (or the loop, when `from` is null) to `to` (or the loop).
   void transfer(Slot* from, Slot* to) noexcept {
@@ -186,8 +201,10 @@ struct Scheduler {
     me.wait = Wait::None;
     if (me.cancelled) throw ActorCancelled{};
   }
+  // [transfer]
 
   // ---- actors
+  // [actor_main]
   static void actor_main(void* arg) {
     Slot& s = *static_cast<Slot*>(arg);
     try {
@@ -199,7 +216,9 @@ struct Scheduler {
     s.state = State::Done;
     tls->exited = s.index;
   }  // returning resumes the loop (the on_return context of every actor)
+  // [actor_main]
 
+  // [spawn]
   Pid spawn(const Body& body, void* from) {
     Stack stack = pool.acquire();
     const std::span<std::byte> memory = stack.usable();
@@ -234,7 +253,9 @@ struct Scheduler {
     push(s);
     return pid_of(s);
   }
+  // [spawn]
 
+  // [finish]
   // After an actor has returned to the loop: its stack goes back to the pool, its joiner wakes,
   // and its slot is freed unless a handle will collect the outcome.
   void finish(Slot& s) {
@@ -256,7 +277,9 @@ struct Scheduler {
     }
     if (!s.handle) forget(s);
   }
+  // [finish]
 
+  // [forget]
   // An ended actor nobody will join: its failure, if any, is reported rather than lost.
   void forget(Slot& s) noexcept {
     if (s.failure) report_unjoined(s);
@@ -283,7 +306,9 @@ struct Scheduler {
     s.handle = false;
     if (s.state == State::Done) forget(s);
   }
+  // [forget]
 
+  // [loop]
   // ---- the loop
   void loop() {
     std::vector<Pid> deadlocked;
@@ -313,6 +338,7 @@ struct Scheduler {
     }
     if (!deadlocked.empty()) throw Deadlock(report, std::move(deadlocked));
   }
+  // [loop]
 
   std::vector<Pid> collect_parked() {
     std::vector<Pid> parked;
@@ -322,6 +348,7 @@ struct Scheduler {
     return parked;
   }
 
+  // [deadlock_report]
   std::string deadlock_report(const std::vector<Pid>& parked) {
     constexpr std::size_t kListed = 16;
     std::string r = "smarm: deadlock: " + std::to_string(parked.size()) +
@@ -334,6 +361,7 @@ struct Scheduler {
     if (parked.size() > kListed) r += ", and " + std::to_string(parked.size() - kListed) + " more";
     return r;
   }
+  // [deadlock_report]
 
   static JoinHandle handle(Pid pid, std::uint64_t run) noexcept { return {pid, run}; }
 
@@ -359,6 +387,7 @@ Scheduler& in_actor(const char* what) {
   return s;
 }
 
+// [name_running_actor]
 // Names the running actor in a stack-overflow report (called from the SIGSEGV handler, so it
 // formats by hand).
 std::size_t name_running_actor(char* out, std::size_t capacity) noexcept {
@@ -383,6 +412,7 @@ std::size_t name_running_actor(char* out, std::size_t capacity) noexcept {
   out[n] = '\0';
   return n;
 }
+// [name_running_actor]
 
 }  // namespace
 
@@ -391,6 +421,7 @@ JoinHandle spawn(const Body& body, void* from) {
   return Scheduler::handle(s.spawn(body, from), s.run_id);
 }
 
+// [run]
 Outcome run(const Body& body, void* from) {
   if (Scheduler::tls != nullptr) {
     throw Error("smarm::run called inside smarm::run: one scheduler per thread");
@@ -416,6 +447,7 @@ Outcome run(const Body& body, void* from) {
   s.free_slot(r);
   return outcome;
 }
+// [run]
 
 }  // namespace detail
 
@@ -430,6 +462,7 @@ JoinHandle& JoinHandle::operator=(JoinHandle&& other) noexcept {
   return *this;
 }
 
+// [join]
 Outcome JoinHandle::join() {
   Scheduler& s = detail::in_actor("smarm::JoinHandle::join");
   if (!pid_) throw Error("smarm::JoinHandle::join: the handle is empty (joined or detached)");
@@ -455,6 +488,7 @@ Outcome JoinHandle::join() {
   pid_ = Pid{};
   return outcome;
 }
+// [join]
 
 void JoinHandle::detach() noexcept {
   if (!pid_) return;
@@ -467,6 +501,7 @@ Pid self() {
   return Scheduler::pid_of(s.running());
 }
 
+// [yield_now]
 void yield_now() {
   Scheduler& s = detail::in_actor("smarm::yield_now");
   if (s.run_head == detail::kNone) return;  // nobody else is runnable
@@ -474,7 +509,9 @@ void yield_now() {
   s.push(me);
   s.switch_away(me);
 }
+// [yield_now]
 
+// [park]
 void park() {
   Scheduler& s = detail::in_actor("smarm::park");
   detail::Slot& me = s.running();
@@ -495,5 +532,6 @@ void unpark(Pid pid) {
     target.permit = true;
   }
 }
+// [park]
 
 }  // namespace smarm

@@ -156,18 +156,22 @@ class JoinHandle {
 
 namespace detail {
 
-// The type-erased callable of an actor, built in place at the top of its own stack.
+// [body]
+/// \brief The type-erased callable of an actor, built in place at the top of its own stack.
 struct Body {
-  std::size_t size;
-  std::size_t align;
-  void (*construct)(void* where, void* from);  // move- or copy-constructs the callable
-  void (*invoke)(void* self);
-  void (*destroy)(void* self) noexcept;
+  std::size_t size;                            ///< sizeof the callable
+  std::size_t align;                           ///< alignof the callable
+  void (*construct)(void* where, void* from);  ///< move- or copy-constructs the callable
+  void (*invoke)(void* self);                  ///< calls the callable built at `self`
+  void (*destroy)(void* self) noexcept;        ///< destroys the callable built at `self`
 };
 
+/// \brief smarm::spawn, type-erased: `from` points at the callable that `body` describes.
 JoinHandle spawn(const Body& body, void* from);
+/// \brief smarm::run, type-erased: `from` points at the callable that `body` describes.
 Outcome run(const Body& body, void* from);
 
+/// \brief The Body of the callable type `F`: moved from when `F` is an rvalue, copied otherwise.
 template <class F>
 Body body_of() {
   using Fn = std::decay_t<F>;
@@ -182,6 +186,7 @@ Body body_of() {
       [](void* self) noexcept { static_cast<Fn*>(self)->~Fn(); },
   };
 }
+// [body]
 
 }  // namespace detail
 
@@ -196,6 +201,7 @@ Outcome run(F&& f) {
   return detail::run(body, const_cast<void*>(static_cast<const void*>(&f)));  // NOLINT
 }
 
+// [spawn]
 /// \brief Starts a new actor running `f`, a callable taking no arguments that the actor owns
 /// (moved in, or copied from an lvalue). The new actor runs when the scheduler gets to it; the
 /// caller goes on.
@@ -206,6 +212,7 @@ JoinHandle spawn(F&& f) {
   // body_of<F&&> casts back to f's own type, const included.
   return detail::spawn(body, const_cast<void*>(static_cast<const void*>(&f)));  // NOLINT
 }
+// [spawn]
 
 /// \brief The Pid of the calling actor. \throws NotInActor outside an actor.
 Pid self();
