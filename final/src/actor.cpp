@@ -220,6 +220,10 @@ struct Scheduler {
 
   // [spawn]
   Pid spawn(const Body& body, void* from) {
+    if (body.size > StackPool::default_size / 2) {
+      throw Error("smarm::spawn: the callable (" + std::to_string(body.size) +
+                  " bytes) takes more than half of an actor's stack");
+    }
     Stack stack = pool.acquire();
     const std::span<std::byte> memory = stack.usable();
     // The callable goes at the very top of the stack; the context's start record and first
@@ -229,10 +233,6 @@ struct Scheduler {
     const std::uintptr_t at = (top - body.size) & ~(align - 1);
     const auto below =
         static_cast<std::size_t>(at - reinterpret_cast<std::uintptr_t>(memory.data()));
-    if (body.size > memory.size() / 2) {
-      throw Error("smarm::spawn: the callable (" + std::to_string(body.size) +
-                  " bytes) takes more than half of an actor's stack");
-    }
     std::byte* where = memory.data() + below;
     const std::uint32_t index = allocate_slot();
     Slot& s = slot(index);
