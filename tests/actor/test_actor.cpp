@@ -386,7 +386,7 @@ TEST(Actor, UncaughtExceptionsCountsTheActorsOwn) {
 TEST(ActorDeathTest, AStackOverflowNamesTheActor) {
   EXPECT_DEATH(smarm::run([] { smarm::spawn([] { smarm_test::recurse(0); }).join(); }),
                "smarm: stack overflow: actor <1.0> running on the stack at 0x[0-9a-f]+-0x[0-9a-f]+ "
-               "\\(65536 bytes\\) ran into its guard page");
+               "\\(65536 bytes\\) ran into its guard zone");
 }
 
 }  // namespace

@@ -1,16 +1,21 @@
-// test_stack.cpp — guarded stacks: whole pages, recycling without new mappings, the mapping budget
-// and its canary fallback, and the two ways a SIGSEGV ends (overflow report, or default).
+// test_stack.cpp — guarded stacks: whole pages, recycling without new mappings or page faults,
+// memory given back lazily and in bulk, the mapping budget and its canary fallback, what the
+// guard and canary zones catch, and the ways a SIGSEGV ends (overflow report, or default).
 #include <smarm/context.hpp>
 #include <smarm/stack.hpp>
 
 #include <gtest/gtest.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <csignal>
 #include <cstdint>
 #include <fstream>
+#include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "../support/overflow.hpp"
@@ -36,6 +41,51 @@ std::size_t mapping_count() {
   std::size_t lines = 0;
   for (std::string line; std::getline(maps, line);) ++lines;
   return lines;
+}
+
+// Whether the kernel holds a page of memory at `p` now.
+bool resident(const std::byte* p) {
+  const auto page_start = reinterpret_cast<std::uintptr_t>(p) / page() * page();
+  unsigned char in_core = 0;
+  EXPECT_EQ(mincore(reinterpret_cast<void*>(page_start), page(), &in_core), 0);
+  return (in_core & 1U) != 0;
+}
+
+std::int64_t minor_faults() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_minflt;
+}
+
+// Writes the top page of a stack, as a new context does (its start record and first frame).
+std::byte* touch_top(const Stack& s) {
+  std::byte* top = s.usable().data() + s.size() - 1;
+  *static_cast<volatile std::byte*>(top) = std::byte{1};
+  return top;
+}
+
+// Acquires `n` stacks, writes the top page of each, and returns them (still held).
+std::vector<Stack> burst(StackPool& pool, std::size_t n) {
+  std::vector<Stack> held;
+  held.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    held.push_back(pool.acquire());
+    touch_top(held.back());
+  }
+  return held;
+}
+
+std::vector<const std::byte*> tops_of(const std::vector<Stack>& stacks) {
+  std::vector<const std::byte*> tops;
+  tops.reserve(stacks.size());
+  for (const Stack& s : stacks) tops.push_back(s.usable().data() + s.size() - 1);
+  return tops;
+}
+
+std::size_t resident_count(const std::vector<const std::byte*>& pages) {
+  std::size_t n = 0;
+  for (const std::byte* p : pages) n += resident(p) ? 1 : 0;
+  return n;
 }
 
 TEST(Stack, SizeIsWholePagesAndAllOfItIsWritable) {
@@ -117,7 +167,7 @@ TEST(Stack, AGuardedStackCostsTwoMappings) {
   EXPECT_LE(added, 2 * slots + 8);  // come and go meanwhile)
 }
 
-TEST(Stack, PastTheBudgetStacksAreCanariesThatCostOneMappingPerSlab) {
+TEST(Stack, PastTheBudgetStacksAreCanariesThatCostTwoMappingsPerSlab) {
   warm_up({.max_guarded = 10}, 200);
   StackPool pool(StackPool::Options{.max_guarded = 10});
   std::vector<Stack> stacks;
@@ -128,23 +178,110 @@ TEST(Stack, PastTheBudgetStacksAreCanariesThatCostOneMappingPerSlab) {
   EXPECT_EQ(pool.stats().canary, 190u);
   EXPECT_TRUE(stacks[9].guarded());
   EXPECT_FALSE(stacks[10].guarded());
-  EXPECT_LE(mapping_count() - before, 2 * 10 + 1 + 8);
+  EXPECT_LE(mapping_count() - before, 2 * 10 + 2 + 8);  // a canary slab and its guard page
   EXPECT_FALSE(stacks[10].overflowed());
   EXPECT_GT(StackPool::mapping_budget(), 1000u);
 }
 
-TEST(Stack, StacksPastKeepFreeGiveTheirMemoryBack) {
-  StackPool pool(StackPool::Options{.keep_free = 0});
-  std::byte* low = nullptr;
-  {
-    Stack s = pool.acquire();
-    low = s.usable().data();
-    for (std::byte& b : s.usable()) b = std::byte{0xab};
+// [promise_tests]
+TEST(Stack, ReleasedStacksStayCommittedAndComeBackWithoutAPageFault) {
+  constexpr std::size_t kStacks = 2000;
+  StackPool pool;
+  const std::vector<const std::byte*> tops = [&] {
+    const std::vector<Stack> held = burst(pool, kStacks);
+    return tops_of(held);
+  }();  // the burst ends: every stack goes back to the pool
+  EXPECT_EQ(pool.stats().committed, kStacks);
+  EXPECT_EQ(pool.stats().purges, 0u) << "no madvise when a stack is released";
+  EXPECT_EQ(resident_count(tops), kStacks);
+
+  std::vector<Stack> again;
+  again.reserve(kStacks);
+  const std::int64_t before = minor_faults();
+  for (std::size_t i = 0; i < kStacks; ++i) {
+    again.push_back(pool.acquire());
+    touch_top(again.back());
   }
-  Stack again = pool.acquire();
-  ASSERT_EQ(again.usable().data(), low);
-  EXPECT_EQ(again.usable()[0], std::byte{0});  // MADV_DONTNEED: fresh zero pages
-  EXPECT_EQ(again.usable()[again.size() - 1], std::byte{0});
+  const std::int64_t faults = minor_faults() - before;
+  EXPECT_LT(faults, static_cast<std::int64_t>(kStacks / 10)) << "a second burst reuses warm stacks";
+  EXPECT_EQ(pool.stats().slabs, (kStacks + 63) / 64) << "and maps nothing new";
+}
+
+TEST(Stack, AfterABurstMemoryGoesBackBetweenOneAndTwoDecayPeriodsInBulk) {
+  constexpr std::size_t kStacks = 1000;
+  const StackPool::Options options{.keep_free = 64, .decay = std::chrono::seconds(1)};
+  const auto start = std::chrono::steady_clock::now();
+  StackPool pool(options);  // its first decay period begins now
+  const std::vector<const std::byte*> tops = [&] {
+    const std::vector<Stack> held = burst(pool, kStacks);
+    return tops_of(held);
+  }();
+  const std::size_t slabs = pool.stats().slabs;
+
+  pool.idle(start + std::chrono::milliseconds(999));  // within the first period: nothing
+  EXPECT_EQ(resident_count(tops), kStacks);
+  pool.idle(start + std::chrono::seconds(1));  // one period: the stacks were used during it
+  EXPECT_EQ(pool.stats().committed, kStacks);
+  EXPECT_EQ(resident_count(tops), kStacks);
+
+  pool.idle(start + std::chrono::seconds(2));  // free for a whole period: given back
+  EXPECT_EQ(pool.stats().committed, options.keep_free);
+  EXPECT_EQ(resident_count(tops), options.keep_free);
+  for (std::size_t i = kStacks - options.keep_free; i < kStacks; ++i) {
+    EXPECT_TRUE(resident(tops[i])) << "the most recently released stacks stay committed";
+  }
+  EXPECT_LE(pool.stats().purges, slabs) << "one madvise per run of neighbouring stacks at most";
+  EXPECT_GE(pool.stats().purges, 1u);
+}
+
+TEST(Stack, AStackInUseDuringAPeriodIsNotGivenBack) {
+  const StackPool::Options options{.keep_free = 0, .decay = std::chrono::seconds(1)};
+  const auto start = std::chrono::steady_clock::now();
+  StackPool pool(options);
+  { const std::vector<Stack> held = burst(pool, 100); }
+  pool.idle(start + std::chrono::seconds(1));
+  {
+    const std::vector<Stack> reused = burst(pool, 100);  // all of them come back into use
+  }
+  pool.idle(start + std::chrono::seconds(2));  // they were used in that period: kept
+  EXPECT_EQ(pool.stats().committed, 100u);
+  pool.idle(start + std::chrono::seconds(3));
+  EXPECT_EQ(pool.stats().committed, 0u);
+}
+
+TEST(Stack, TrimGivesBackEveryFreeStackAndTheyComeBackZeroed) {
+  StackPool pool;
+  std::vector<const std::byte*> tops;
+  {
+    std::vector<Stack> held = burst(pool, 300);
+    for (std::byte& b : held[0].usable()) b = std::byte{0xab};
+    tops = tops_of(held);
+  }
+  EXPECT_EQ(pool.trim(), 300 * StackPool::default_size);
+  EXPECT_EQ(pool.stats().committed, 0u);
+  EXPECT_EQ(resident_count(tops), 0u);
+  EXPECT_EQ(pool.trim(), 0u);
+  std::vector<Stack> again;
+  for (int i = 0; i < 300; ++i) again.push_back(pool.acquire());
+  for (const Stack& s : again) {
+    ASSERT_EQ(s.usable()[0], std::byte{0});  // MADV_DONTNEED: fresh zero pages
+    ASSERT_EQ(s.usable()[s.size() - 1], std::byte{0});
+  }
+}
+
+TEST(Stack, DecayZeroGivesBackAtEveryIdle) {
+  StackPool pool(StackPool::Options{.keep_free = 2, .decay = std::chrono::milliseconds(0)});
+  { const std::vector<Stack> held = burst(pool, 10); }
+  pool.idle();
+  EXPECT_EQ(pool.stats().committed, 2u);
+}
+// [promise_tests]
+
+TEST(Stack, ASizeBeyondAnyStackIsAClearError) {
+  StackPool pool;
+  EXPECT_THROW((void)pool.acquire(SIZE_MAX), std::length_error);
+  EXPECT_THROW((void)pool.acquire(SIZE_MAX - page()), std::length_error);
+  EXPECT_EQ(pool.stats().in_use, 0u);
 }
 
 void overflow_in_a_context(StackPool& pool) {
@@ -162,20 +299,116 @@ TEST(StackDeathTest, OverflowIntoTheGuardPageIsReportedWithTheStackSize) {
         overflow_in_a_context(pool);
       },
       "smarm: stack overflow: the context running on the stack at 0x[0-9a-f]+-0x[0-9a-f]+ "
-      "\\(65536 bytes\\) ran into its guard page at 0x[0-9a-f]+");
+      "\\(65536 bytes\\) ran into its guard zone at 0x[0-9a-f]+");
 }
 
-TEST(StackDeathTest, OverflowIntoACanaryZoneIsReportedWhenTheStackIsReleased) {
+// A frame larger than a page that writes only its lowest bytes: without stack-clash probes it
+// jumps straight over a one-page guard into whatever lies below.
+[[gnu::noinline]] void big_frame_writing_its_bottom(void* /*unused*/) {
+  volatile std::byte frame[80 * 1024];
+  for (std::size_t i = 0; i < 4096; ++i) frame[i] = std::byte{1};
+  smarm_test::sink = frame[0];
+}
+
+TEST(StackDeathTest, ALargeFrameCannotStepOverTheGuardZone) {
+  EXPECT_DEATH(
+      {
+        StackPool pool;
+        Stack below = pool.acquire();  // the neighbour whose top the frame would reach
+        Stack stack = pool.acquire();
+        Context main;
+        Context ctx = Context::make(stack.usable(), big_frame_writing_its_bottom, nullptr, main);
+        main.switch_to(ctx);
+      },
+      "smarm: stack overflow: .*\\(65536 bytes\\) ran into its guard zone");
+}
+
+TEST(StackDeathTest, OverflowOnAnotherThreadIsReported) {
+  EXPECT_DEATH(
+      {
+        std::thread other([] {
+          StackPool pool;
+          overflow_in_a_context(pool);
+        });
+        other.join();
+      },
+      "smarm: stack overflow: the context running on the stack at .*\\(65536 bytes\\) ran "
+      "into its guard zone");
+}
+
+TEST(StackDeathTest, AWriteAnywhereInACanaryZoneIsReportedWhenTheStackIsReleased) {
+  for (const std::size_t below : {std::size_t{1}, std::size_t{257}, std::size_t{1024},
+                                  std::size_t{4096}, StackPool::canary_size}) {
+    EXPECT_DEATH(
+        {
+          StackPool pool(StackPool::Options{.max_guarded = 0});
+          Stack stack = pool.acquire();
+          ASSERT_FALSE(stack.guarded());
+          *(stack.usable().data() - below) = std::byte{1};  // what an overflow does
+          if (!stack.overflowed()) std::exit(0);
+        },
+        "smarm: stack overflow: .*\\(65536 bytes\\) wrote into the canary zone below it")
+        << below << " bytes below the stack";
+  }
+}
+
+TEST(StackDeathTest, TheQuickCheckReadsTheTopOfTheZone) {
   EXPECT_DEATH(
       {
         StackPool pool(StackPool::Options{.max_guarded = 0});
         Stack stack = pool.acquire();
-        ASSERT_FALSE(stack.guarded());
-        // What an overflow does: write below the lowest usable byte.
-        *(stack.usable().data() - 8) = std::byte{1};
-        if (!stack.overflowed()) std::exit(0);
+        *(stack.usable().data() - StackPool::canary_quick) = std::byte{1};
+        stack.check();
+        std::exit(0);
+      },
+      "wrote into the canary zone below it");
+  // Deeper than the quick check reads: found by the full check only (best effort, chapter 2).
+  StackPool pool(StackPool::Options{.max_guarded = 0});
+  Stack stack = pool.acquire();
+  std::byte* deep = stack.usable().data() - StackPool::canary_quick - 1;
+  *deep = std::byte{1};
+  stack.check();
+  EXPECT_TRUE(stack.overflowed());
+  *deep = std::byte{0};  // clean again, so that the release finds nothing
+}
+
+// Recurses on `stack` until its frames lie `past` bytes below the stack's low end, then returns.
+void recurse_past(const Stack& stack, std::size_t past) {
+  struct Job {
+    const std::byte* limit;
+  } job{stack.usable().data() - past};
+  Context main;
+  Context ctx = Context::make(
+      stack.usable(),
+      [](void* arg) {
+        const std::byte* limit = static_cast<Job*>(arg)->limit;
+        smarm_test::recurse_below(limit);
+      },
+      &job, main);
+  main.switch_to(ctx);
+}
+
+TEST(StackDeathTest, ARecursionSixKiBPastACanaryStackIsReported) {
+  EXPECT_DEATH(
+      {
+        StackPool pool(StackPool::Options{.max_guarded = 0});
+        Stack stack = pool.acquire();
+        recurse_past(stack, 6 * 1024);
       },
       "smarm: stack overflow: .*\\(65536 bytes\\) wrote into the canary zone below it");
+}
+
+TEST(StackDeathTest, ARecursionPastACanarySlabIsReported) {
+  EXPECT_DEATH(
+      {
+        StackPool pool(StackPool::Options{.max_guarded = 0});
+        Stack first = pool.acquire();  // the lowest slot: below its zone, the slab's guard page
+        Context main;
+        Context ctx = Context::make(
+            first.usable(), [](void*) { smarm_test::recurse(0); }, nullptr, main);
+        main.switch_to(ctx);
+      },
+      "smarm: stack overflow: .*\\(65536 bytes\\) ran past its canary zone");
 }
 
 // Matches a death's stderr that does not mention smarm: the fault was not taken for an overflow.
@@ -203,6 +436,46 @@ TEST(StackDeathTest, AnyOtherSegfaultKeepsItsDefaultBehaviour) {
               testing::MakeMatcher(new SaysNothingOfSmarm));
 #endif
   munmap(page_of_nobody, page());
+}
+
+TEST(StackDeathTest, ASentSegvIsNotSwallowed) {
+  StackPool pool;  // our handler is installed
+#if SMARM_ASAN
+  EXPECT_DEATH({ raise(SIGSEGV); }, "");
+  EXPECT_DEATH({ kill(getpid(), SIGSEGV); }, "");
+#else
+  EXPECT_EXIT({ raise(SIGSEGV); }, testing::KilledBySignal(SIGSEGV),
+              testing::MakeMatcher(new SaysNothingOfSmarm));
+  EXPECT_EXIT({ kill(getpid(), SIGSEGV); }, testing::KilledBySignal(SIGSEGV),
+              testing::MakeMatcher(new SaysNothingOfSmarm));
+#endif
+}
+
+// Another part of the program holds nearly all the mappings the kernel allows: the pool must
+// neither abort nor fail, and makes canary stacks.
+TEST(StackDeathTest, WhenTheKernelRefusesGuardsThePoolMakesCanaries) {
+  EXPECT_EXIT(
+      {
+        std::size_t limit = 65530;
+        std::ifstream("/proc/sys/vm/max_map_count") >> limit;
+        // Alternate protections split one mapping into many, two more per mprotect; leave
+        // 300 mappings for the allocator and one canary slab.
+        const std::size_t held = mapping_count();
+        const std::size_t splits = (limit - std::min(limit, held + 300)) / 2;
+        const std::size_t pages = 2 * splits + 2;
+        auto* region =
+            static_cast<std::byte*>(mmap(nullptr, pages * page(), PROT_READ | PROT_WRITE,
+                                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0));
+        if (region == MAP_FAILED) std::exit(2);
+        for (std::size_t i = 0; i < splits; ++i) {
+          if (mprotect(region + (2 * i + 1) * page(), page(), PROT_READ) != 0) std::exit(4);
+        }
+        StackPool pool;
+        std::vector<Stack> stacks;
+        for (int i = 0; i < 300; ++i) stacks.push_back(pool.acquire());
+        std::exit(pool.stats().canary > 0 ? 0 : 3);
+      },
+      testing::ExitedWithCode(0), "");
 }
 
 TEST(StackDeathTest, DestroyingAPoolWhileItsStacksAreHeldIsReported) {

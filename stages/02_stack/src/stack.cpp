@@ -1,8 +1,11 @@
-// stack.cpp — guarded stacks: slabs of stacks from mmap, the mapping budget, the per-thread pool,
-// and the SIGSEGV handler that turns a fault in a guard page into a stack-overflow report.
+// stack.cpp — guarded stacks: slabs of stacks from mmap, the mapping budget, the per-thread pool
+// with its lazy, bulk return of memory, the canary checks, and the SIGSEGV handler that turns a
+// fault in a guard zone into a stack-overflow report.
 #include "smarm/stack.hpp"
 
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,8 +15,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <mutex>
 #include <new>
+#include <stdexcept>
+#include <string>
 
 #if defined(__SANITIZE_ADDRESS__)
 #define SMARM_STACK_ASAN 1
@@ -24,6 +30,11 @@
 #endif
 #ifdef SMARM_STACK_ASAN
 #include <sanitizer/asan_interface.h>
+// A canary zone is read as raw memory: the frames of an overflow may have left ASan's redzone
+// marks there, and the check must report the overflow, not trip over the marks.
+#define SMARM_NO_ASAN __attribute__((no_sanitize("address")))
+#else
+#define SMARM_NO_ASAN
 #endif
 
 // [valgrind]
@@ -48,14 +59,38 @@ std::size_t round_to_pages(std::size_t bytes) noexcept {
   return (bytes + page - 1) / page * page;
 }
 
-// [canary]
-// A canary zone must stay zero. Checking its top bytes, the first an overflow writes, reads
-// memory that was never written: the kernel maps its shared zero page there, which costs no RSS.
-constexpr std::size_t kCanaryBytes = 256;
+// The largest stack acquire() makes: far past any real need, and small enough that slot sizes
+// and slab sizes cannot overflow.
+constexpr std::size_t kMaxStack = std::size_t{1} << 40;
 
-bool zone_dirty(const std::byte* low) noexcept {
-  const std::byte* zone_top = low - kCanaryBytes;
-  return std::any_of(zone_top, low, [](std::byte b) { return b != std::byte{0}; });
+// [canary]
+// A canary zone must stay zero. Reading a page of it that was never written maps the kernel's
+// shared zero page: it costs a page-table entry, no resident memory, and the reads hit the same
+// physical page, so they stay in the cache.
+// Four independent accumulators of 16 bytes: the loads overlap instead of each waiting for the
+// OR before it. `bytes` is a multiple of 64.
+using Chunk = std::uint64_t __attribute__((vector_size(16)));
+
+SMARM_NO_ASAN Chunk load(const std::byte* p) noexcept {
+  Chunk c;
+  std::memcpy(&c, p, sizeof c);
+  return c;
+}
+
+SMARM_NO_ASAN bool zone_dirty(const std::byte* low, std::size_t bytes) noexcept {
+  const std::byte* p = low - bytes;
+  Chunk a{};
+  Chunk b{};
+  Chunk c{};
+  Chunk d{};
+  for (std::size_t i = 0; i < bytes; i += 4 * sizeof(Chunk)) {
+    a |= load(p + i);
+    b |= load(p + i + sizeof(Chunk));
+    c |= load(p + i + 2 * sizeof(Chunk));
+    d |= load(p + i + 3 * sizeof(Chunk));
+  }
+  const Chunk all = a | b | c | d;
+  return (all[0] | all[1]) != 0;
 }
 // [canary]
 
@@ -103,7 +138,7 @@ class Message {
 
 // [report]
 [[noreturn]] void report_overflow(const std::byte* low, std::size_t size, const char* how,
-                                  const void* fault) noexcept {
+                                  const void* at) noexcept {
   Message m;
   m.text("smarm: stack overflow: the context running on the stack at ")
       .address(low)
@@ -113,44 +148,52 @@ class Message {
       .number(size)
       .text(" bytes) ")
       .text(how);
-  if (fault != nullptr) m.text(" at ").address(fault);
+  if (at != nullptr) m.text(" at ").address(at);
   m.text("\n").write_to_stderr();
   std::abort();
 }
 // [report]
 
-// ---- the registry of guarded slabs, read by the signal handler
+// ---- the registry of slabs, read by the signal handler
 
 // [registry]
 // Append-only and lock-free to read: the handler may run at any moment, on any thread, and must
 // neither lock nor allocate. Records are filled before they are published by `g_records`; an
-// unmapped slab's record is marked dead rather than removed.
-struct GuardRecord {
+// unmapped slab's record is marked dead rather than removed. Each slot of a slab is
+// [zone][usable], after `head` bytes of a guard below the whole slab (canary slabs only).
+struct SlabRecord {
   std::atomic<const std::byte*> base{nullptr};
   std::atomic<const std::byte*> end{nullptr};
+  std::atomic<std::size_t> head{0};
   std::atomic<std::size_t> slot_size{0};
+  std::atomic<std::size_t> zone{0};
+  std::atomic<bool> guarded{false};
   std::atomic<bool> live{false};
 };
 
 constexpr std::size_t kChunk = 1024;
-constexpr std::size_t kMaxChunks = 4096;  // four million guarded slabs: far past any map budget
-std::array<std::atomic<GuardRecord*>, kMaxChunks> g_chunks;
+constexpr std::size_t kMaxChunks = 4096;  // four million slabs: far past any map budget
+std::array<std::atomic<SlabRecord*>, kMaxChunks> g_chunks;
 std::atomic<std::size_t> g_records{0};
 std::mutex g_registry_mutex;
 
-GuardRecord* register_guarded(std::byte* base, std::size_t bytes, std::size_t slot_size) {
+SlabRecord* register_slab(const std::byte* base, std::size_t bytes, std::size_t head,
+                          std::size_t slot_size, std::size_t zone, bool guarded) {
   const std::lock_guard lock(g_registry_mutex);
   const std::size_t index = g_records.load(std::memory_order_relaxed);
-  if (index / kChunk >= kMaxChunks) return nullptr;  // unreachable under any mapping budget
-  GuardRecord* chunk = g_chunks[index / kChunk].load(std::memory_order_relaxed);
+  if (index / kChunk >= kMaxChunks) return nullptr;  // unreachable under any mapping limit
+  SlabRecord* chunk = g_chunks[index / kChunk].load(std::memory_order_relaxed);
   if (chunk == nullptr) {
-    chunk = new GuardRecord[kChunk];
+    chunk = new SlabRecord[kChunk];
     g_chunks[index / kChunk].store(chunk, std::memory_order_release);
   }
-  GuardRecord& r = chunk[index % kChunk];
+  SlabRecord& r = chunk[index % kChunk];
   r.base.store(base, std::memory_order_relaxed);
   r.end.store(base + bytes, std::memory_order_relaxed);
+  r.head.store(head, std::memory_order_relaxed);
   r.slot_size.store(slot_size, std::memory_order_relaxed);
+  r.zone.store(zone, std::memory_order_relaxed);
+  r.guarded.store(guarded, std::memory_order_relaxed);
   r.live.store(true, std::memory_order_relaxed);
   g_records.store(index + 1, std::memory_order_release);
   return &r;
@@ -158,31 +201,80 @@ GuardRecord* register_guarded(std::byte* base, std::size_t bytes, std::size_t sl
 // [registry]
 
 // [guard_hit]
-// If `addr` lies in the guard page of a live guarded stack, reports the overflow (never returns).
-void check_guard_hit(const std::byte* addr) noexcept {
+// Where `p` lies in a live slab: in some slot's zone (or the guard below the whole slab), which
+// means an overflow of that slot's stack. Fills the stack's bounds and returns true if so.
+struct Hit {
+  const std::byte* low = nullptr;
+  std::size_t size = 0;
+  bool guarded = false;
+  bool floor = false;  // below the whole slab, in the guard under its first slot's zone
+};
+
+bool in_a_zone(const std::byte* p, Hit& hit) noexcept {
   const std::size_t count = g_records.load(std::memory_order_acquire);
   for (std::size_t i = 0; i < count; ++i) {
-    const GuardRecord& r = g_chunks[i / kChunk].load(std::memory_order_acquire)[i % kChunk];
+    const SlabRecord& r = g_chunks[i / kChunk].load(std::memory_order_acquire)[i % kChunk];
     if (!r.live.load(std::memory_order_acquire)) continue;
     const std::byte* base = r.base.load(std::memory_order_relaxed);
-    if (addr < base || addr >= r.end.load(std::memory_order_relaxed)) continue;
+    if (p < base || p >= r.end.load(std::memory_order_relaxed)) continue;
+    const std::size_t head = r.head.load(std::memory_order_relaxed);
     const std::size_t slot = r.slot_size.load(std::memory_order_relaxed);
-    const std::byte* slot_base = base + (addr - base) / slot * slot;
-    const auto offset = static_cast<std::size_t>(addr - slot_base);
-    if (offset >= page_size()) return;  // inside a stack's own memory: not ours to judge
-    report_overflow(slot_base + page_size(), slot - page_size(), "ran into its guard page", addr);
+    const std::size_t zone = r.zone.load(std::memory_order_relaxed);
+    const auto from_first = static_cast<std::size_t>(p - base);
+    hit.floor = from_first < head;
+    const std::size_t index = hit.floor ? 0 : (from_first - head) / slot;
+    const std::size_t offset = hit.floor ? 0 : (from_first - head) % slot;
+    if (offset >= zone) return false;  // inside a stack's own memory: not ours to judge
+    hit.low = base + head + index * slot + zone;
+    hit.size = slot - zone;
+    hit.guarded = r.guarded.load(std::memory_order_relaxed);
+    return true;
+  }
+  return false;
+}
+
+// If the fault at `addr`, with the stack pointer at `sp`, is a stack overflow, reports it
+// (never returns). A fault in a guard zone is one; so is any fault while the stack pointer is in
+// a zone, which catches a canary stack that ran past its zone into memory that is not ours.
+void check_overflow(const std::byte* addr, const std::byte* sp) noexcept {
+  Hit hit;
+  if (in_a_zone(addr, hit) && (hit.guarded || hit.floor)) {
+    report_overflow(hit.low, hit.size,
+                    hit.floor ? "ran past its canary zone into the guard below its slab"
+                              : "ran into its guard zone",
+                    addr);
+  }
+  if (in_a_zone(sp, hit)) {
+    report_overflow(hit.low, hit.size,
+                    hit.guarded ? "ran into its guard zone"
+                                : "ran past its canary zone (a fault with the stack pointer)",
+                    sp);
   }
 }
 // [guard_hit]
 
 // ---- the SIGSEGV handler
 
+const std::byte* stack_pointer(const void* context) noexcept {
+  const auto* uc = static_cast<const ucontext_t*>(context);
+#if defined(__x86_64__)
+  return reinterpret_cast<const std::byte*>(uc->uc_mcontext.gregs[REG_RSP]);
+#elif defined(__aarch64__)
+  return reinterpret_cast<const std::byte*>(uc->uc_mcontext.sp);
+#endif
+}
+
 // [handler]
 struct sigaction g_previous;  // whoever handled SIGSEGV before us (the default, or a sanitizer)
 
 void on_segv(int sig, siginfo_t* info, void* context) {
-  check_guard_hit(static_cast<const std::byte*>(info->si_addr));
-  // Not a guard page: hand the fault to whoever had it before, with its behaviour unchanged.
+  // si_code <= 0: sent by kill(2), raise(3) or sigqueue(3), not by a fault. Only a fault can be
+  // an overflow, and only a fault recurs when its instruction runs again.
+  const bool sent = info->si_code <= 0;
+  if (!sent) {
+    check_overflow(static_cast<const std::byte*>(info->si_addr), stack_pointer(context));
+  }
+  // Not an overflow: hand the signal to whoever had it before, with its behaviour unchanged.
   if ((g_previous.sa_flags & SA_SIGINFO) != 0) {
     g_previous.sa_sigaction(sig, info, context);
     return;
@@ -191,19 +283,26 @@ void on_segv(int sig, siginfo_t* info, void* context) {
     g_previous.sa_handler(sig);
     return;
   }
-  // Default action: restore it and return; the faulting instruction runs again and the kernel
-  // ends the process with SIGSEGV, exactly as if we had never been installed.
+  if (sent && g_previous.sa_handler == SIG_IGN) return;  // ignored, as it was before us
+  // The default action (which a fault also gets when SIGSEGV was ignored). For a fault: restore
+  // it and return; the faulting instruction runs again and the kernel ends the process with
+  // SIGSEGV, exactly as if we had never been installed. A sent signal does not come again by
+  // itself, so send it once more: it is delivered, with its default action, when we return.
   signal(SIGSEGV, SIG_DFL);
+  if (sent) raise(SIGSEGV);
 }
 
 void install_segv_handler() {
   static std::once_flag once;
   std::call_once(once, [] {
+    // Learn the previous action before ours is in place: from then on a fault may run on_segv,
+    // which reads g_previous.
+    sigaction(SIGSEGV, nullptr, &g_previous);
     struct sigaction action {};
     action.sa_sigaction = on_segv;
     action.sa_flags = SA_SIGINFO | SA_ONSTACK;  // an overflowed stack cannot run the handler
     sigemptyset(&action.sa_mask);
-    sigaction(SIGSEGV, &action, &g_previous);
+    sigaction(SIGSEGV, &action, nullptr);
   });
 }
 // [handler]
@@ -254,30 +353,63 @@ void ensure_overflow_reporting() {
 // Mappings that guarded slabs of all pools hold, against mapping_budget().
 std::atomic<std::size_t> g_guard_mappings{0};
 
+// The coarse monotonic clock: read from the vDSO without a system call, to a few milliseconds.
+std::chrono::steady_clock::time_point coarse_now() noexcept {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  using std::chrono::steady_clock;
+  const auto since_boot = std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
+  return steady_clock::time_point(std::chrono::duration_cast<steady_clock::duration>(since_boot));
+}
+
+// release() looks at the clock once in this many releases, so that a thread that is never idle
+// still gives back what it no longer uses.
+constexpr std::size_t kDecayCheckEvery = 1024;
+
+// Lines of /proc/self/maps: the mappings the process holds now.
+std::size_t mappings_held() noexcept {
+  const int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  std::array<char, 16384> buf{};
+  std::size_t lines = 0;
+  for (ssize_t n = 0; (n = read(fd, buf.data(), buf.size())) > 0;) {
+    lines += static_cast<std::size_t>(std::count(buf.data(), buf.data() + n, '\n'));
+  }
+  close(fd);
+  return lines;
+}
+
 }  // namespace
 
 // ---- slabs and size classes
 
 // [slab]
-// One mmap holding `slots` stacks of one size; each slot is [guard zone page][usable pages].
+// One mmap holding `slots` stacks of one size: `head` bytes of guard below the whole slab
+// (canary slabs), then the slots, each [zone][usable pages].
 struct StackPool::Slab {
   std::byte* base = nullptr;
+  std::size_t bytes = 0;
+  std::size_t head = 0;
+  std::size_t zone = 0;
   std::size_t slot_size = 0;
   std::size_t slots = 0;
   bool guarded = false;
-  GuardRecord* record = nullptr;
+  SlabRecord* record = nullptr;
   std::vector<unsigned> valgrind_ids;
 };
 
-// The stacks of one usable size: free lists, and the slab being carved.
+// The stacks of one usable size: the free list, and the slab being carved.
 struct StackPool::SizeClass {
   struct Free {
     std::byte* low;  // lowest usable byte
     bool guarded;
   };
   std::size_t usable = 0;
-  std::vector<Free> hot;   // memory still committed; the most recently released last
-  std::vector<Free> cold;  // memory given back to the kernel: used when `hot` is empty
+  // Most recently released last. Entries below `clean` have had their memory given back; every
+  // entry below `low_water` has stayed on the list since the current decay period began.
+  std::vector<Free> free;
+  std::size_t clean = 0;
+  std::size_t low_water = 0;
   Slab* carving = nullptr;
   std::size_t carved = 0;  // slots of `carving` handed out so far
   std::size_t slots = 0;   // slots of all this class's slabs
@@ -297,13 +429,20 @@ std::size_t StackPool::mapping_budget() noexcept {
       }
       std::fclose(f);
     }
-    return max_map_count / 2;
+    // Half the limit, and never more than leaves a quarter of it free beside what the process
+    // holds already: a program that is heavy on mappings of its own keeps room for them.
+    const std::size_t held = mappings_held();
+    const std::size_t spare = max_map_count - std::min(max_map_count, held + max_map_count / 4);
+    return std::min(max_map_count / 2, spare);
   }();
   return budget;
 }
 // [budget]
 
-StackPool::StackPool(Options options) : options_(options) { ensure_overflow_reporting(); }
+StackPool::StackPool(Options options)
+    : options_(options), until_decay_check_(kDecayCheckEvery), epoch_(coarse_now()) {
+  ensure_overflow_reporting();
+}
 
 StackPool::~StackPool() {
   if (in_use_ != 0) {
@@ -314,7 +453,7 @@ StackPool::~StackPool() {
   for (Slab* slab : slabs_) {
     for (unsigned id : slab->valgrind_ids) VALGRIND_STACK_DEREGISTER(id);
     if (slab->record != nullptr) slab->record->live.store(false, std::memory_order_release);
-    munmap(slab->base, slab->slot_size * slab->slots);
+    munmap(slab->base, slab->bytes);
     if (slab->guarded) g_guard_mappings.fetch_sub(2 * slab->slots, std::memory_order_relaxed);
     delete slab;
   }
@@ -338,20 +477,51 @@ StackPool::SizeClass& StackPool::size_class(std::size_t size) {
   return *sc;
 }
 
-void StackPool::add_slab(SizeClass& sc) {
-  const std::size_t page = page_size();
-  const std::size_t slot_size = sc.usable + page;
-  // [guarded_slots]
-  // Guarded slabs are kept small (64 stacks) so that the mapping budget is spent gradually;
-  // canary slabs are larger (256 stacks) because they cost one mapping however large.
-  constexpr std::size_t kGuardedSlots = 64;
+// Maps a slab for `sc`: guarded when `guarded_slots` is not zero (its mappings are already
+// reserved), canary otherwise. Returns null when the kernel refuses a guard zone; throws
+// std::bad_alloc when it refuses the memory.
+// [map_slab]
+StackPool::Slab* StackPool::map_slab(SizeClass& sc, std::size_t guarded_slots) {
   constexpr std::size_t kCanarySlots = 256;
   constexpr std::size_t kMaxSlabBytes = std::size_t{64} << 20;
+  const std::size_t page = page_size();
+  const bool guarded = guarded_slots != 0;
+  const std::size_t zone = guarded ? guard_size : canary_size;
+  const std::size_t head = guarded ? 0 : page;  // a canary slab stands on one guard page
+  const std::size_t slot_size = zone + sc.usable;
   const std::size_t fit = std::max<std::size_t>(1, kMaxSlabBytes / slot_size);
+  const std::size_t slots = guarded ? guarded_slots : std::min(kCanarySlots, fit);
+  const std::size_t bytes = head + slot_size * slots;
+  // MAP_NORESERVE: stacks are mostly untouched address space; commit charge follows real use.
+  void* memory = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (memory == MAP_FAILED) throw std::bad_alloc();
+  auto* base = static_cast<std::byte*>(memory);
+  // A huge page would commit 2 MiB where a stack touches 4 KiB.
+  madvise(base, bytes, MADV_NOHUGEPAGE);
+  for (std::size_t i = 0; i < (guarded ? slots : 0); ++i) {
+    if (mprotect(base + i * slot_size, zone, PROT_NONE) != 0) {
+      munmap(memory, bytes);  // ENOMEM: the process holds more mappings than the budget knew
+      return nullptr;
+    }
+  }
+  // The guard under a canary slab is a nicety: without it (the kernel refused), an overflow of
+  // the first slot is still caught by its zone.
+  const bool floor = !guarded && mprotect(base, head, PROT_NONE) == 0;
+  auto* slab = new Slab{base, bytes, head, zone, slot_size, slots, guarded, nullptr, {}};
+  slab->record = register_slab(base, bytes, head, slot_size, zone, guarded);
+  mappings_ += guarded ? 2 * slots : (floor ? 2 : 1);
+  return slab;
+}
+// [map_slab]
 
+void StackPool::add_slab(SizeClass& sc) {
+  // [guarded_slots]
+  // Guarded slabs are kept small (64 stacks) so that the mapping budget is spent gradually.
+  constexpr std::size_t kGuardedSlots = 64;
   // Guarded stacks this slab may hold: the pool's allowance and the process's mapping budget.
-  std::size_t guarded_slots = std::min(
-      {kGuardedSlots, fit, options_.max_guarded - std::min(options_.max_guarded, guarded_made_)});
+  std::size_t guarded_slots =
+      std::min(kGuardedSlots, options_.max_guarded - std::min(options_.max_guarded, guarded_made_));
   std::size_t reserved = 0;
   while (guarded_slots != 0) {
     std::size_t used = g_guard_mappings.load(std::memory_order_relaxed);
@@ -364,59 +534,52 @@ void StackPool::add_slab(SizeClass& sc) {
       break;
     }
   }
-  const bool guarded = guarded_slots != 0;
-  const std::size_t slots = guarded ? guarded_slots : std::min(kCanarySlots, fit);
-  // [guarded_slots]
-
-  // [map_slab]
-  const std::size_t bytes = slot_size * slots;
-  // MAP_NORESERVE: stacks are mostly untouched address space; commit charge follows real use.
-  void* memory = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
-                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (memory == MAP_FAILED) {
+  Slab* slab = nullptr;
+  try {
+    slab = map_slab(sc, guarded_slots);
+  } catch (...) {
     g_guard_mappings.fetch_sub(reserved, std::memory_order_relaxed);
-    throw std::bad_alloc();
+    throw;
   }
-  auto* slab = new Slab;
-  slab->base = static_cast<std::byte*>(memory);
-  slab->slot_size = slot_size;
-  slab->slots = slots;
-  slab->guarded = guarded;
-  if (guarded) {
-    for (std::size_t i = 0; i < slots; ++i) {
-      if (mprotect(slab->base + i * slot_size, page, PROT_NONE) != 0) {
-        std::perror("smarm: mprotect of a guard page");
-        std::abort();
-      }
-    }
-    slab->record = register_guarded(slab->base, bytes, slot_size);
+  if (slab == nullptr) {
+    // The kernel refused a guard: the budget was too generous for this process. Spend the rest
+    // of it, so that no pool tries again, and carve canary stacks instead.
+    g_guard_mappings.fetch_add(mapping_budget(), std::memory_order_relaxed);
+    slab = map_slab(sc, 0);
   }
-  // [map_slab]
+  // [guarded_slots]
   slabs_.push_back(slab);
-  // release() is noexcept, so the free lists must never need to grow there: the hot list never
-  // holds more than keep_free stacks, the cold list never more than the class has carved.
-  sc.slots += slots;
-  sc.hot.reserve(std::min(options_.keep_free, sc.slots));
-  sc.cold.reserve(sc.slots);
+  // release() is noexcept, so the free list must never need to grow there: it can hold every
+  // stack of the class. It grows geometrically, so a burst that maps many slabs copies it rarely.
+  sc.slots += slab->slots;
+  if (sc.free.capacity() < sc.slots) sc.free.reserve(std::max(sc.slots, 2 * sc.free.capacity()));
   sc.carving = slab;
   sc.carved = 0;
-  mappings_ += guarded ? 2 * slots : 1;
 }
 
 // [acquire]
 Stack StackPool::acquire(std::size_t size) {
+  if (size > kMaxStack) {
+    throw std::length_error("smarm::StackPool::acquire: a stack of " + std::to_string(size) +
+                            " bytes is larger than the largest the pool makes (" +
+                            std::to_string(kMaxStack) + " bytes)");
+  }
   size = round_to_pages(std::max<std::size_t>(size, 1));
   SizeClass& sc = size_class(size);
   std::byte* low = nullptr;
   bool guarded = false;
-  if (std::vector<SizeClass::Free>& list = sc.hot.empty() ? sc.cold : sc.hot; !list.empty()) {
-    low = list.back().low;
-    guarded = list.back().guarded;
-    list.pop_back();
+  if (!sc.free.empty()) {
+    low = sc.free.back().low;  // the most recently released: its top pages are warm
+    guarded = sc.free.back().guarded;
+    sc.free.pop_back();
+    if (const std::size_t left = sc.free.size(); left < sc.low_water) {
+      sc.low_water = left;
+      sc.clean = std::min(sc.clean, left);
+    }
   } else {
     if (sc.carving == nullptr || sc.carved == sc.carving->slots) add_slab(sc);
     Slab& slab = *sc.carving;
-    low = slab.base + sc.carved * slab.slot_size + page_size();
+    low = slab.base + slab.head + sc.carved * slab.slot_size + slab.zone;
     guarded = slab.guarded;
     ++sc.carved;
     (guarded ? guarded_made_ : canary_made_) += 1;
@@ -429,7 +592,7 @@ Stack StackPool::acquire(std::size_t size) {
 
 // [release]
 void StackPool::release(std::byte* low, std::size_t size, bool guarded) noexcept {
-  if (!guarded && zone_dirty(low)) {
+  if (!guarded && zone_dirty(low, canary_size)) {
     report_overflow(low, size, "wrote into the canary zone below it", nullptr);
   }
 #ifdef SMARM_STACK_ASAN
@@ -437,16 +600,68 @@ void StackPool::release(std::byte* low, std::size_t size, bool guarded) noexcept
   // starts with clean memory.
   __asan_unpoison_memory_region(low, size);
 #endif
-  SizeClass& sc = size_class(size);
-  if (sc.hot.size() < options_.keep_free) {
-    sc.hot.push_back({low, guarded});
-  } else {
-    madvise(low, size, MADV_DONTNEED);
-    sc.cold.push_back({low, guarded});
-  }
+  size_class(size).free.push_back({low, guarded});  // committed: reuse costs no page fault
   --in_use_;
+  if (--until_decay_check_ == 0) {
+    until_decay_check_ = kDecayCheckEvery;
+    idle(coarse_now());
+  }
 }
 // [release]
+
+// [decay]
+void StackPool::idle() noexcept { idle(coarse_now()); }
+
+void StackPool::idle(std::chrono::steady_clock::time_point now) noexcept {
+  const bool at_once = options_.decay.count() == 0;
+  if (!at_once && now - epoch_ < options_.decay) return;
+  for (SizeClass* sc : classes_) {
+    // Given back: what has stayed free for the whole period now ending (below the low-water
+    // mark), except the keep_free most recently released.
+    const std::size_t size = sc->free.size();
+    const std::size_t end =
+        std::min(at_once ? size : sc->low_water, size - std::min(size, options_.keep_free));
+    if (end > sc->clean) purge(*sc, end);
+    sc->low_water = size;
+  }
+  epoch_ = now;
+}
+
+std::size_t StackPool::trim() noexcept {
+  std::size_t bytes = 0;
+  for (SizeClass* sc : classes_) {
+    if (sc->free.size() > sc->clean) bytes += purge(*sc, sc->free.size());
+  }
+  return bytes;
+}
+
+// Gives back the memory of the free stacks [clean, end) of `sc`: sorted by address, stacks that
+// lie next to each other form one run, and each run costs one madvise.
+std::size_t StackPool::purge(SizeClass& sc, std::size_t end) noexcept {
+  using Free = SizeClass::Free;
+  const auto first = sc.free.begin() + static_cast<std::ptrdiff_t>(sc.clean);
+  const auto last = sc.free.begin() + static_cast<std::ptrdiff_t>(end);
+  std::sort(first, last, [](const Free& a, const Free& b) { return a.low < b.low; });
+  const auto slot_size = [&sc](const Free& f) {
+    return sc.usable + (f.guarded ? guard_size : canary_size);
+  };
+  for (auto run = first; run != last;) {
+    auto next = run + 1;
+    while (next != last && next->guarded == run->guarded &&
+           next->low == (next - 1)->low + slot_size(*run)) {
+      ++next;
+    }
+    // The run spans the zones between its stacks: zero-filled is what a zone must be anyway.
+    std::byte* const top = (next - 1)->low + sc.usable;
+    madvise(run->low, static_cast<std::size_t>(top - run->low), MADV_DONTNEED);
+    ++purges_;
+    run = next;
+  }
+  const std::size_t bytes = (end - sc.clean) * sc.usable;
+  sc.clean = end;
+  return bytes;
+}
+// [decay]
 
 StackPool::Stats StackPool::stats() const noexcept {
   Stats s;
@@ -454,8 +669,12 @@ StackPool::Stats StackPool::stats() const noexcept {
   s.guarded = guarded_made_;
   s.canary = canary_made_;
   s.in_use = in_use_;
-  for (const SizeClass* sc : classes_) s.free += sc->hot.size() + sc->cold.size();
+  for (const SizeClass* sc : classes_) {
+    s.free += sc->free.size();
+    s.committed += sc->free.size() - sc->clean;
+  }
   s.mappings = mappings_;
+  s.purges = purges_;
   return s;
 }
 
@@ -475,7 +694,15 @@ Stack& Stack::operator=(Stack&& other) noexcept {
   return *this;
 }
 
-bool Stack::overflowed() const noexcept { return low_ != nullptr && !guarded_ && zone_dirty(low_); }
+bool Stack::overflowed() const noexcept {
+  return low_ != nullptr && !guarded_ && zone_dirty(low_, StackPool::canary_size);
+}
+
+void Stack::check_canary_top() const noexcept {
+  if (zone_dirty(low_, StackPool::canary_quick)) {
+    report_overflow(low_, size_, "wrote into the canary zone below it", nullptr);
+  }
+}
 
 void Stack::reset() noexcept {
   if (low_ == nullptr) return;
