@@ -179,6 +179,9 @@ struct Scheduler {
   // ---- switching
   // From the running actor (or the loop, when `from` is null) to `to` (or the loop).
   void transfer(Slot* from, Slot* to) noexcept {
+    // A canary stack is checked before anyone else runs: an overflow that reached past its zone
+    // into a neighbour's stack is reported before that neighbour can run on what it wrote.
+    if (from != nullptr) from->stack.check();
     (from != nullptr ? from->eh : loop_eh) = eh;
     eh = to != nullptr ? to->eh : loop_eh;
     if (to != nullptr) {
@@ -325,6 +328,7 @@ struct Scheduler {
           finish(done);
         }
       }
+      pool.idle();  // nothing is runnable: the pool may give back memory it no longer needs
       if (live == 0) break;
       // Nothing can run, yet actors are alive: all are parked and only an actor could wake one.
       std::vector<Pid> parked = collect_parked();
