@@ -1,17 +1,53 @@
 // bench_actors.cpp — actors against their peers in one run: a yield between two actors, and the
-// spawn + join of a trivial actor, next to Boost.Fiber and std::thread (Go: bench/peers/go).
+// spawn + join of trivial actors in the shapes programs use them — one at a time, in batches of
+// 1000, and a million alive at once — next to Boost.Fiber (pooled and default stacks) and
+// std::thread (Go: bench/peers/peers.go). Each batch benchmark also reports the minor page
+// faults per actor that getrusage counts, since a fault costs microseconds on a virtual machine.
+#include <sys/resource.h>
 #include <smarm/actor.hpp>
+#include <smarm/stack.hpp>
 
 #include <boost/fiber/all.hpp>
+#include <cstdint>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "bench_main.hpp"
 
 namespace {
 
+constexpr std::size_t kStackSize = std::size_t{64} * 1024;  // smarm's default, for every peer
+
 // ---- yield between two actors: one iteration is one yield of each
 
+// Makes the next two stacks the calling thread's pool hands out guarded ones, or canary ones,
+// by holding aside the free stacks of the other kind until it is destroyed.
+class NextStacks {
+ public:
+  explicit NextStacks(bool guarded) : pool_(smarm::StackPool::local()), options_(pool_.options()) {
+    if (!guarded) pool_.set_options({.max_guarded = 0, .keep_free = 64, .decay = options_.decay});
+    std::vector<smarm::Stack> chosen;
+    while (chosen.size() < 2) {
+      smarm::Stack s = pool_.acquire();
+      (s.guarded() == guarded ? chosen : aside_).push_back(std::move(s));
+    }
+  }  // the two chosen go back to the pool last, so they come out first
+  NextStacks(const NextStacks&) = delete;
+  NextStacks& operator=(const NextStacks&) = delete;
+  NextStacks(NextStacks&&) = delete;
+  NextStacks& operator=(NextStacks&&) = delete;
+  ~NextStacks() { pool_.set_options(options_); }
+
+ private:
+  smarm::StackPool& pool_;
+  smarm::StackPool::Options options_;
+  std::vector<smarm::Stack> aside_;
+};
+
+template <bool Guarded>
 void BM_yield_smarm(benchmark::State& state) {
+  const NextStacks stacks(Guarded);
   smarm::run([&] {
     bool stop = false;
     smarm::JoinHandle partner = smarm::spawn([&] {
@@ -23,7 +59,9 @@ void BM_yield_smarm(benchmark::State& state) {
   });
   smarm_bench::per_op(state, 2);
 }
-BENCHMARK(BM_yield_smarm)->Name("yield/smarm");
+BENCHMARK(BM_yield_smarm<true>)->Name("yield/smarm");
+// Canary stacks are checked at every switch (chapter 2): what the check costs.
+BENCHMARK(BM_yield_smarm<false>)->Name("yield/smarm_on_canary_stacks");
 
 void BM_yield_boost_fiber(benchmark::State& state) {
   bool stop = false;
@@ -37,24 +75,106 @@ void BM_yield_boost_fiber(benchmark::State& state) {
 }
 BENCHMARK(BM_yield_boost_fiber)->Name("yield/boost_fiber");
 
-// ---- spawn + join of an actor that does nothing
+// ---- spawn + join of actors that do nothing, `batch` alive at a time
+//
+// One iteration spawns `batch` actors and then joins them all; the time and the faults are
+// reported per actor. A batch of 1 is spawn + join one at a time; a batch of 1,000,000 is Go's
+// `go f()` a million times followed by a WaitGroup's Wait.
 
-void BM_spawn_join_smarm(benchmark::State& state) {
+std::int64_t minor_faults() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_minflt;
+}
+
+// Counts the faults of the timed iterations and reports them, with the time, per actor.
+class PerActor {
+ public:
+  PerActor(benchmark::State& state, std::size_t batch)
+      : state_(state), batch_(static_cast<double>(batch)), start_(minor_faults()) {}
+  PerActor(const PerActor&) = delete;
+  PerActor& operator=(const PerActor&) = delete;
+  PerActor(PerActor&&) = delete;
+  PerActor& operator=(PerActor&&) = delete;
+  ~PerActor() {
+    const double actors = static_cast<double>(state_.iterations()) * batch_;
+    smarm_bench::per_op(state_, batch_);
+    state_.counters["faults"] = static_cast<double>(minor_faults() - start_) / actors;
+  }
+
+ private:
+  benchmark::State& state_;
+  double batch_;
+  std::int64_t start_;
+};
+
+template <std::size_t Batch>
+void BM_batch_smarm(benchmark::State& state) {
   smarm::run([&] {
-    for (auto _ : state) smarm::spawn([] {}).join();
+    std::vector<smarm::JoinHandle> handles;
+    handles.reserve(Batch);
+    const PerActor per_actor(state, Batch);
+    for (auto _ : state) {
+      for (std::size_t i = 0; i < Batch; ++i) handles.push_back(smarm::spawn([] {}));
+      for (smarm::JoinHandle& h : handles) h.join();
+      handles.clear();
+    }
   });
 }
-BENCHMARK(BM_spawn_join_smarm)->Name("spawn_join/smarm");
 
-void BM_spawn_join_boost_fiber(benchmark::State& state) {
-  for (auto _ : state) boost::fibers::fiber([] {}).join();
+template <class StackAllocator, std::size_t Batch>
+void BM_batch_boost_fiber(benchmark::State& state) {
+  StackAllocator stacks(kStackSize);
+  std::vector<boost::fibers::fiber> fibers;
+  fibers.reserve(Batch);
+  const PerActor per_actor(state, Batch);
+  for (auto _ : state) {
+    for (std::size_t i = 0; i < Batch; ++i) fibers.emplace_back(std::allocator_arg, stacks, [] {});
+    for (boost::fibers::fiber& f : fibers) f.join();
+    fibers.clear();
+  }
 }
-BENCHMARK(BM_spawn_join_boost_fiber)->Name("spawn_join/boost_fiber");
 
-void BM_spawn_join_thread(benchmark::State& state) {
-  for (auto _ : state) std::thread([] {}).join();
+template <std::size_t Batch>
+void BM_batch_thread(benchmark::State& state) {
+  std::vector<std::thread> threads;
+  threads.reserve(Batch);
+  const PerActor per_actor(state, Batch);
+  for (auto _ : state) {
+    for (std::size_t i = 0; i < Batch; ++i) threads.emplace_back([] {});
+    for (std::thread& t : threads) t.join();
+    threads.clear();
+  }
 }
-BENCHMARK(BM_spawn_join_thread)->Name("spawn_join/std_thread");
+
+using boost::fibers::fixedsize_stack;
+using boost::fibers::pooled_fixedsize_stack;
+
+// Every shape for smarm and each peer. The million is timed as whole rounds, one per repetition:
+// the first takes its stacks from the kernel, and the median is the steady state.
+template <std::size_t Batch>
+void register_batch(const std::string& group, bool threads) {
+  const auto shape = [](benchmark::internal::Benchmark* b) {
+    if (Batch >= 1'000'000) b->Iterations(1);
+  };
+  benchmark::RegisterBenchmark((group + "/smarm").c_str(), BM_batch_smarm<Batch>)->Apply(shape);
+  benchmark::RegisterBenchmark((group + "/boost_fiber_pooled_stack").c_str(),
+                               BM_batch_boost_fiber<pooled_fixedsize_stack, Batch>)
+      ->Apply(shape);
+  benchmark::RegisterBenchmark((group + "/boost_fiber_default_stack").c_str(),
+                               BM_batch_boost_fiber<fixedsize_stack, Batch>)
+      ->Apply(shape);
+  if (threads) {
+    benchmark::RegisterBenchmark((group + "/std_thread").c_str(), BM_batch_thread<Batch>);
+  }
+}
+
+const bool registered = [] {
+  register_batch<1>("spawn_join_x1", true);
+  register_batch<1000>("spawn_join_x1000", true);
+  register_batch<1'000'000>("spawn_join_x1M", false);  // a million threads: not on this machine
+  return true;
+}();
 
 }  // namespace
 

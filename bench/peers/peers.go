@@ -1,7 +1,10 @@
 // peers.go — Go's side of the actor benchmarks, with one processor (GOMAXPROCS=1) as smarm has:
-// a yield between two goroutines (runtime.Gosched), spawn + join (go + sync.WaitGroup), and
-// resident memory per idle goroutine. Medians of 9 runs, printed like bench_main.hpp's table.
-//   go run bench/peers/peers.go
+// a yield between two goroutines (runtime.Gosched), spawn + join (go + sync.WaitGroup) one at a
+// time, in batches of 1000 and a million alive at once, with the minor page faults per goroutine
+// that getrusage counts, and resident memory per idle goroutine. Medians of 9 runs, printed like
+// bench_main.hpp's table.
+//
+//	go run bench/peers/peers.go
 package main
 
 import (
@@ -13,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -47,15 +51,53 @@ func yield(n int) time.Duration {
 	return elapsed / 2
 }
 
-func spawnJoin(n int) time.Duration {
-	start := time.Now()
-	for i := 0; i < n; i++ {
-		var wg sync.WaitGroup
-		wg.Add(1)
-		go func() { wg.Done() }()
-		wg.Wait()
+func minorFaults() int64 {
+	var u syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &u)
+	return u.Minflt
+}
+
+// One round spawns `batch` goroutines and then waits for them all; time and faults per goroutine,
+// medians over 9 rounds after one warm-up round (smarm's bench_actors measures the same shape).
+func batch(batch, rounds int) (float64, float64) {
+	var times, faults []float64
+	for r := 0; r <= 9; r++ {
+		f0 := minorFaults()
+		start := time.Now()
+		for i := 0; i < rounds; i++ {
+			var wg sync.WaitGroup
+			wg.Add(batch)
+			for j := 0; j < batch; j++ {
+				go func() { wg.Done() }()
+			}
+			wg.Wait()
+		}
+		elapsed := time.Since(start)
+		if r == 0 {
+			continue // the warm-up round
+		}
+		n := float64(batch * rounds)
+		times = append(times, float64(elapsed.Nanoseconds())/n)
+		faults = append(faults, float64(minorFaults()-f0)/n)
 	}
-	return time.Since(start)
+	sort.Float64s(times)
+	sort.Float64s(faults)
+	return times[4], faults[4]
+}
+
+func cpuModel() string {
+	f, err := os.Open("/proc/cpuinfo")
+	if err != nil {
+		return "unknown CPU"
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if strings.HasPrefix(s.Text(), "model name") {
+			return strings.TrimSpace(strings.SplitN(s.Text(), ":", 2)[1])
+		}
+	}
+	return "unknown CPU"
 }
 
 func residentKiB() int {
@@ -93,9 +135,16 @@ func idleMemory(n int) {
 
 func main() {
 	runtime.GOMAXPROCS(1)
+	fmt.Printf("%s, %s\n", cpuModel(), time.Now().Format("2006-01-02"))
 	fmt.Printf("Go %s, GOMAXPROCS=1, medians of 9 runs:\n", runtime.Version())
 	fmt.Printf("  yield/go_gosched             %8.2f ns\n", median(yield, 2000000))
-	fmt.Printf("  spawn_join/go_goroutine      %8.2f ns\n", median(spawnJoin, 200000))
+	for _, shape := range []struct {
+		name          string
+		batch, rounds int
+	}{{"spawn_join_x1", 1, 200000}, {"spawn_join_x1000", 1000, 200}, {"spawn_join_x1M", 1000000, 1}} {
+		ns, faults := batch(shape.batch, shape.rounds)
+		fmt.Printf("  %-28s %8.2f ns   %6.3f faults per goroutine\n", shape.name+"/go", ns, faults)
+	}
 	idleMemory(100000)
 	idleMemory(1000000)
 }
