@@ -183,7 +183,6 @@ TEST(Stack, PastTheBudgetStacksAreCanariesThatCostTwoMappingsPerSlab) {
   EXPECT_GT(StackPool::mapping_budget(), 1000u);
 }
 
-// [promise_tests]
 TEST(Stack, ReleasedStacksStayCommittedAndComeBackWithoutAPageFault) {
   constexpr std::size_t kStacks = 2000;
   StackPool pool;
@@ -207,11 +206,12 @@ TEST(Stack, ReleasedStacksStayCommittedAndComeBackWithoutAPageFault) {
   EXPECT_EQ(pool.stats().slabs, (kStacks + 63) / 64) << "and maps nothing new";
 }
 
+// [promise_tests]
 TEST(Stack, AfterABurstMemoryGoesBackBetweenOneAndTwoDecayPeriodsInBulk) {
   constexpr std::size_t kStacks = 1000;
   const StackPool::Options options{.keep_free = 64, .decay = std::chrono::seconds(1)};
-  const auto start = std::chrono::steady_clock::now();
-  StackPool pool(options);  // its first decay period begins now
+  StackPool pool(options);                              // its first decay period begins
+  const auto start = std::chrono::steady_clock::now();  // no earlier than that
   const std::vector<const std::byte*> tops = [&] {
     const std::vector<Stack> held = burst(pool, kStacks);
     return tops_of(held);
@@ -234,10 +234,12 @@ TEST(Stack, AfterABurstMemoryGoesBackBetweenOneAndTwoDecayPeriodsInBulk) {
   EXPECT_GE(pool.stats().purges, 1u);
 }
 
+// [promise_tests]
+
 TEST(Stack, AStackInUseDuringAPeriodIsNotGivenBack) {
   const StackPool::Options options{.keep_free = 0, .decay = std::chrono::seconds(1)};
-  const auto start = std::chrono::steady_clock::now();
   StackPool pool(options);
+  const auto start = std::chrono::steady_clock::now();
   { const std::vector<Stack> held = burst(pool, 100); }
   pool.idle(start + std::chrono::seconds(1));
   {
@@ -275,7 +277,6 @@ TEST(Stack, DecayZeroGivesBackAtEveryIdle) {
   pool.idle();
   EXPECT_EQ(pool.stats().committed, 2u);
 }
-// [promise_tests]
 
 TEST(Stack, ASizeBeyondAnyStackIsAClearError) {
   StackPool pool;
