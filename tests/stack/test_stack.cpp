@@ -278,6 +278,21 @@ TEST(Stack, DecayZeroGivesBackAtEveryIdle) {
   EXPECT_EQ(pool.stats().committed, 2u);
 }
 
+TEST(Stack, AFreeGuardedStackIsHandedOutBeforeACanary) {
+  StackPool pool(StackPool::Options{.max_guarded = 2});
+  {
+    std::vector<Stack> held;
+    for (int i = 0; i < 4; ++i) held.push_back(pool.acquire());
+    ASSERT_TRUE(held[1].guarded());
+    ASSERT_FALSE(held[2].guarded());
+  }  // released first to last: the canaries are the last ones back
+  std::vector<Stack> again;
+  for (int i = 0; i < 4; ++i) again.push_back(pool.acquire());
+  EXPECT_TRUE(again[0].guarded());
+  EXPECT_TRUE(again[1].guarded());
+  EXPECT_FALSE(again[2].guarded());
+}
+
 TEST(Stack, ASizeBeyondAnyStackIsAClearError) {
   StackPool pool;
   EXPECT_THROW((void)pool.acquire(SIZE_MAX), std::length_error);

@@ -411,21 +411,24 @@ struct StackPool::Slab {
   std::vector<unsigned> valgrind_ids;
 };
 
-// The stacks of one usable size: the free list, and the slab being carved.
-struct StackPool::SizeClass {
-  struct Free {
-    std::byte* low;  // lowest usable byte
-    bool guarded;
-  };
-  std::size_t usable = 0;
-  // Most recently released last. Entries below `clean` have had their memory given back; every
-  // entry below `low_water` has stayed on the list since the current decay period began.
-  std::vector<Free> free;
+// The free stacks of one size and kind, by their lowest usable byte, the most recently released
+// last. Those below `clean` have had their memory given back; every one below `low_water` has
+// stayed on the list since the current decay period began.
+struct StackPool::FreeList {
+  std::vector<std::byte*> stacks;
   std::size_t clean = 0;
   std::size_t low_water = 0;
+  std::size_t slots = 0;  // stacks of this size and kind carved so far: the list's capacity
+};
+
+// The stacks of one usable size: a free list for each kind, and the slab being carved. A guarded
+// stack is handed out before a canary one: it is both safer and cheaper to check.
+struct StackPool::SizeClass {
+  std::size_t usable = 0;
+  std::array<FreeList, 2> lists;  // guarded, canary
   Slab* carving = nullptr;
   std::size_t carved = 0;  // slots of `carving` handed out so far
-  std::size_t slots = 0;   // slots of all this class's slabs
+  FreeList& list(bool guarded) noexcept { return lists[guarded ? 0 : 1]; }
 };
 // [slab]
 
@@ -562,10 +565,13 @@ void StackPool::add_slab(SizeClass& sc) {
   }
   // [guarded_slots]
   slabs_.push_back(slab);
-  // release() is noexcept, so the free list must never need to grow there: it can hold every
-  // stack of the class. It grows geometrically, so a burst that maps many slabs copies it rarely.
-  sc.slots += slab->slots;
-  if (sc.free.capacity() < sc.slots) sc.free.reserve(std::max(sc.slots, 2 * sc.free.capacity()));
+  // release() is noexcept, so a free list must never need to grow there: it can hold every
+  // stack of its kind. It grows geometrically, so a burst that maps many slabs copies it rarely.
+  FreeList& list = sc.list(slab->guarded);
+  list.slots += slab->slots;
+  if (list.stacks.capacity() < list.slots) {
+    list.stacks.reserve(std::max(list.slots, 2 * list.stacks.capacity()));
+  }
   sc.carving = slab;
   sc.carved = 0;
 }
@@ -580,14 +586,13 @@ Stack StackPool::acquire(std::size_t size) {
   size = round_to_pages(std::max<std::size_t>(size, 1));
   SizeClass& sc = size_class(size);
   std::byte* low = nullptr;
-  bool guarded = false;
-  if (!sc.free.empty()) {
-    low = sc.free.back().low;  // the most recently released: its top pages are warm
-    guarded = sc.free.back().guarded;
-    sc.free.pop_back();
-    if (const std::size_t left = sc.free.size(); left < sc.low_water) {
-      sc.low_water = left;
-      sc.clean = std::min(sc.clean, left);
+  bool guarded = !sc.list(true).stacks.empty();
+  if (FreeList& list = sc.list(guarded); !list.stacks.empty()) {
+    low = list.stacks.back();  // the most recently released: its top pages are warm
+    list.stacks.pop_back();
+    if (const std::size_t left = list.stacks.size(); left < list.low_water) {
+      list.low_water = left;
+      list.clean = std::min(list.clean, left);
     }
   } else {
     if (sc.carving == nullptr || sc.carved == sc.carving->slots) add_slab(sc);
@@ -613,7 +618,7 @@ void StackPool::release(std::byte* low, std::size_t size, bool guarded) noexcept
   // starts with clean memory.
   __asan_unpoison_memory_region(low, size);
 #endif
-  size_class(size).free.push_back({low, guarded});  // committed: reuse costs no page fault
+  size_class(size).list(guarded).stacks.push_back(low);  // committed: reuse costs no page fault
   --in_use_;
   if (--until_decay_check_ == 0) {
     until_decay_check_ = kDecayCheckEvery;
@@ -629,13 +634,15 @@ void StackPool::idle(std::chrono::steady_clock::time_point now) noexcept {
   const bool at_once = options_.decay.count() == 0;
   if (!at_once && now - epoch_ < options_.decay) return;
   for (SizeClass* sc : classes_) {
-    // Given back: what has stayed free for the whole period now ending (below the low-water
-    // mark), except the keep_free most recently released.
-    const std::size_t size = sc->free.size();
-    const std::size_t end =
-        std::min(at_once ? size : sc->low_water, size - std::min(size, options_.keep_free));
-    if (end > sc->clean) purge(*sc, end);
-    sc->low_water = size;
+    for (FreeList& list : sc->lists) {
+      // Given back: what has stayed free for the whole period now ending (below the low-water
+      // mark), except the keep_free most recently released.
+      const std::size_t size = list.stacks.size();
+      const std::size_t end =
+          std::min(at_once ? size : list.low_water, size - std::min(size, options_.keep_free));
+      if (end > list.clean) purge(list, end, sc->usable, &list == &sc->list(true));
+      list.low_water = size;
+    }
   }
   epoch_ = now;
 }
@@ -643,35 +650,33 @@ void StackPool::idle(std::chrono::steady_clock::time_point now) noexcept {
 std::size_t StackPool::trim() noexcept {
   std::size_t bytes = 0;
   for (SizeClass* sc : classes_) {
-    if (sc->free.size() > sc->clean) bytes += purge(*sc, sc->free.size());
+    for (FreeList& list : sc->lists) {
+      const std::size_t size = list.stacks.size();
+      if (size > list.clean) bytes += purge(list, size, sc->usable, &list == &sc->list(true));
+    }
   }
   return bytes;
 }
 
-// Gives back the memory of the free stacks [clean, end) of `sc`: sorted by address, stacks that
+// Gives back the memory of the free stacks [clean, end) of `list`: sorted by address, stacks that
 // lie next to each other form one run, and each run costs one madvise.
-std::size_t StackPool::purge(SizeClass& sc, std::size_t end) noexcept {
-  using Free = SizeClass::Free;
-  const auto first = sc.free.begin() + static_cast<std::ptrdiff_t>(sc.clean);
-  const auto last = sc.free.begin() + static_cast<std::ptrdiff_t>(end);
-  std::sort(first, last, [](const Free& a, const Free& b) { return a.low < b.low; });
-  const auto slot_size = [&sc](const Free& f) {
-    return sc.usable + (f.guarded ? guard_size : canary_size);
-  };
+std::size_t StackPool::purge(FreeList& list, std::size_t end, std::size_t usable,
+                             bool guarded) noexcept {
+  const auto first = list.stacks.begin() + static_cast<std::ptrdiff_t>(list.clean);
+  const auto last = list.stacks.begin() + static_cast<std::ptrdiff_t>(end);
+  std::sort(first, last);
+  const std::size_t slot_size = usable + (guarded ? guard_size : canary_size);
   for (auto run = first; run != last;) {
     auto next = run + 1;
-    while (next != last && next->guarded == run->guarded &&
-           next->low == (next - 1)->low + slot_size(*run)) {
-      ++next;
-    }
+    while (next != last && *next == *(next - 1) + slot_size) ++next;
     // The run spans the zones between its stacks: zero-filled is what a zone must be anyway.
-    std::byte* const top = (next - 1)->low + sc.usable;
-    madvise(run->low, static_cast<std::size_t>(top - run->low), MADV_DONTNEED);
+    std::byte* const top = *(next - 1) + usable;
+    madvise(*run, static_cast<std::size_t>(top - *run), MADV_DONTNEED);
     ++purges_;
     run = next;
   }
-  const std::size_t bytes = (end - sc.clean) * sc.usable;
-  sc.clean = end;
+  const std::size_t bytes = (end - list.clean) * usable;
+  list.clean = end;
   return bytes;
 }
 // [decay]
@@ -683,8 +688,10 @@ StackPool::Stats StackPool::stats() const noexcept {
   s.canary = canary_made_;
   s.in_use = in_use_;
   for (const SizeClass* sc : classes_) {
-    s.free += sc->free.size();
-    s.committed += sc->free.size() - sc->clean;
+    for (const FreeList& list : sc->lists) {
+      s.free += list.stacks.size();
+      s.committed += list.stacks.size() - list.clean;
+    }
   }
   s.mappings = mappings_;
   s.purges = purges_;

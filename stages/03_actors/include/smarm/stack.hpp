@@ -177,13 +177,14 @@ class StackPool {
  private:
   friend class Stack;
   struct Slab;
+  struct FreeList;
   struct SizeClass;
 
   void release(std::byte* low, std::size_t size, bool guarded) noexcept;
   SizeClass& size_class(std::size_t size);
   void add_slab(SizeClass& sc);
   Slab* map_slab(SizeClass& sc, std::size_t guarded_slots);
-  std::size_t purge(SizeClass& sc, std::size_t end) noexcept;
+  std::size_t purge(FreeList& list, std::size_t end, std::size_t usable, bool guarded) noexcept;
 
   Options options_;
   std::vector<SizeClass*> classes_;
