@@ -5,6 +5,12 @@
 // bench_main.hpp's table.
 //
 //	go run bench/peers/peers.go
+//
+// bench_actors runs the same measurements one at a time, interleaved with its own, through the
+// one-shot form, which prints "<ns per operation> <minor faults per operation>":
+//
+//	peers yield <n>                 n Gosched of each of two goroutines
+//	peers batch <batch> <rounds>    a warm-up round, then <rounds> rounds of <batch> goroutines
 package main
 
 import (
@@ -57,28 +63,32 @@ func minorFaults() int64 {
 	return u.Minflt
 }
 
-// One round spawns `batch` goroutines and then waits for them all; time and faults per goroutine,
-// medians over 9 rounds after one warm-up round (smarm's bench_actors measures the same shape).
+// Spawns `rounds` times `batch` goroutines and waits for them all; time and faults per goroutine.
+func batchOnce(batch, rounds int) (float64, float64) {
+	f0 := minorFaults()
+	start := time.Now()
+	for i := 0; i < rounds; i++ {
+		var wg sync.WaitGroup
+		wg.Add(batch)
+		for j := 0; j < batch; j++ {
+			go func() { wg.Done() }()
+		}
+		wg.Wait()
+	}
+	elapsed := time.Since(start)
+	n := float64(batch * rounds)
+	return float64(elapsed.Nanoseconds()) / n, float64(minorFaults()-f0) / n
+}
+
+// One warm-up round, then the medians of 9 measured ones (smarm's bench_actors measures the same
+// shape).
 func batch(batch, rounds int) (float64, float64) {
+	batchOnce(batch, rounds)
 	var times, faults []float64
-	for r := 0; r <= 9; r++ {
-		f0 := minorFaults()
-		start := time.Now()
-		for i := 0; i < rounds; i++ {
-			var wg sync.WaitGroup
-			wg.Add(batch)
-			for j := 0; j < batch; j++ {
-				go func() { wg.Done() }()
-			}
-			wg.Wait()
-		}
-		elapsed := time.Since(start)
-		if r == 0 {
-			continue // the warm-up round
-		}
-		n := float64(batch * rounds)
-		times = append(times, float64(elapsed.Nanoseconds())/n)
-		faults = append(faults, float64(minorFaults()-f0)/n)
+	for r := 0; r < 9; r++ {
+		t, f := batchOnce(batch, rounds)
+		times = append(times, t)
+		faults = append(faults, f)
 	}
 	sort.Float64s(times)
 	sort.Float64s(faults)
@@ -133,8 +143,38 @@ func idleMemory(n int) {
 		float64(during-before)*1024/float64(n))
 }
 
+// The one-shot form (see the top of the file).
+func oneShot(args []string) {
+	n := make([]int, len(args)-1)
+	for i, a := range args[1:] {
+		v, err := strconv.Atoi(a)
+		if err != nil || v <= 0 {
+			fmt.Fprintf(os.Stderr, "peers: %q is not a positive count\n", a)
+			os.Exit(2)
+		}
+		n[i] = v
+	}
+	switch {
+	case args[0] == "yield" && len(n) == 1:
+		f0 := minorFaults()
+		ns := float64(yield(n[0]).Nanoseconds()) / float64(n[0])
+		fmt.Printf("%.3f %.6f\n", ns, float64(minorFaults()-f0)/float64(2*n[0]))
+	case args[0] == "batch" && len(n) == 2:
+		batchOnce(n[0], n[1])
+		ns, faults := batchOnce(n[0], n[1])
+		fmt.Printf("%.3f %.6f\n", ns, faults)
+	default:
+		fmt.Fprintln(os.Stderr, "usage: peers [yield <n> | batch <batch> <rounds>]")
+		os.Exit(2)
+	}
+}
+
 func main() {
 	runtime.GOMAXPROCS(1)
+	if len(os.Args) > 1 {
+		oneShot(os.Args[1:])
+		return
+	}
 	fmt.Printf("%s, %s\n", cpuModel(), time.Now().Format("2006-01-02"))
 	fmt.Printf("Go %s, GOMAXPROCS=1, medians of 9 runs:\n", runtime.Version())
 	fmt.Printf("  yield/go_gosched             %8.2f ns\n", median(yield, 2000000))
