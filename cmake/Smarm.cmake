@@ -11,10 +11,12 @@ else()
                       "not for '${CMAKE_SYSTEM_PROCESSOR}'")
 endif()
 
-# Options every smarm target gets: warnings as errors, and the build's sanitizers.
+# Options smarm's own targets build with and never pass on: warnings (errors in smarm's own
+# build, see SMARM_WARNINGS_AS_ERRORS) and the build's sanitizers. A user's code is not ours to
+# fail on a warning, so the libraries link this PRIVATE, and the tests and examples link it.
 add_library(smarm_options INTERFACE)
 target_compile_options(smarm_options INTERFACE
-  $<$<COMPILE_LANGUAGE:C,CXX>:-Wall -Wextra -Werror>)
+  $<$<COMPILE_LANGUAGE:C,CXX>:-Wall -Wextra $<$<BOOL:${SMARM_WARNINGS_AS_ERRORS}>:-Werror>>)
 if(SMARM_SANITIZE)
   target_compile_options(smarm_options INTERFACE
     -fsanitize=${SMARM_SANITIZE} -fno-omit-frame-pointer -fno-sanitize-recover=all)
@@ -34,25 +36,33 @@ endfunction()
 # Called from a stage's own CMakeLists.txt. The target is named after the directory, so the
 # file is the same in every stage and in final/, and a stage diff shows only real changes.
 #   smarm_stage_library(SOURCES ... [ARCH_SOURCES_x86_64 ...] [ARCH_SOURCES_aarch64 ...])
-# Defines smarm_<dir> and the variable SMARM_STAGE_TARGET in the caller's scope.
+# Defines smarm_<dir> and the variable SMARM_STAGE_TARGET in the caller's scope. What it exports
+# to the code that links it: its headers and C++20; nothing else of smarm's build.
 function(smarm_stage_library)
   cmake_parse_arguments(arg "" "" "SOURCES;ARCH_SOURCES_x86_64;ARCH_SOURCES_aarch64" ${ARGN})
   get_filename_component(dir ${CMAKE_CURRENT_SOURCE_DIR} NAME)
   set(target smarm_${dir})
   add_library(${target} STATIC ${arg_SOURCES} ${arg_ARCH_SOURCES_${SMARM_ARCH}})
-  target_include_directories(${target} PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/include)
-  target_link_libraries(${target} PUBLIC smarm_options)
+  target_include_directories(${target} PUBLIC
+    $<BUILD_INTERFACE:${CMAKE_CURRENT_SOURCE_DIR}/include>)
+  target_compile_features(${target} PUBLIC cxx_std_20)
+  # BUILD_INTERFACE: the options stay out of the installed package's link interface.
+  target_link_libraries(${target} PRIVATE $<BUILD_INTERFACE:smarm_options>)
   set(SMARM_STAGE_TARGET ${target} PARENT_SCOPE)
 endfunction()
 
 # An example program of the stage in the current directory, linked to that stage's library.
-# Every example is collected in the smarm_examples target list, run by tools/setup.
+# Every example is collected in the smarm_examples target list, run by tools/setup. Examples are
+# built only when SMARM_BUILD_EXAMPLES is on (by default, when smarm is the top-level project).
 function(smarm_stage_example name source)
+  if(NOT SMARM_BUILD_EXAMPLES)
+    return()
+  endif()
   get_filename_component(dir ${CMAKE_CURRENT_SOURCE_DIR} NAME)
   smarm_short_name(${dir} short)
   set(exe example_${short}_${name})
   add_executable(${exe} ${source})
-  target_link_libraries(${exe} PRIVATE smarm_${dir})
+  target_link_libraries(${exe} PRIVATE smarm_${dir} smarm_options)
   set_property(GLOBAL APPEND PROPERTY SMARM_EXAMPLES ${exe})
 endfunction()
 
@@ -87,7 +97,7 @@ function(smarm_add_test name)
     smarm_stage_label(${stage} label)
     set(exe test_${name}_${short})
     add_executable(${exe} ${arg_SOURCES} ${arg_ARCH_SOURCES_${SMARM_ARCH}})
-    target_link_libraries(${exe} PRIVATE smarm_${stage} GTest::gtest_main)
+    target_link_libraries(${exe} PRIVATE smarm_${stage} smarm_options GTest::gtest_main)
     gtest_discover_tests(${exe}
       TEST_PREFIX "${short}."
       TEST_LIST ${exe}_TESTS
