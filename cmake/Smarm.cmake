@@ -23,6 +23,21 @@ if(SMARM_SANITIZE)
   target_link_options(smarm_options INTERFACE -fsanitize=${SMARM_SANITIZE})
 endif()
 
+# Stack-clash protection, for smarm and for every program that links it (the libraries export it):
+# an actor's stack has a guard zone below it, and a function whose frame is larger than the zone
+# could step over it into another actor's stack unless the compiler probes the frame page by page.
+# Debian's g++ leaves the probes off and clang never turns them on. g++ probes on x86-64 and
+# aarch64; clang 14 only on x86-64 (on aarch64 it ignores the flag with an "unused argument"
+# warning), so the flag is given to the compilers that act on it, the user's included.
+if(SMARM_ARCH STREQUAL "x86_64")
+  set(ids GNU,Clang)
+else()
+  set(ids GNU)
+endif()
+set(SMARM_STACK_CLASH_PROTECTION
+  "$<$<OR:$<COMPILE_LANG_AND_ID:C,${ids}>,$<COMPILE_LANG_AND_ID:CXX,${ids}>>:-fstack-clash-protection>")
+unset(ids)
+
 # The short name of a stage directory: 01_context -> s01, final -> final.
 function(smarm_short_name dir out)
   if(dir STREQUAL "final")
@@ -37,7 +52,8 @@ endfunction()
 # file is the same in every stage and in final/, and a stage diff shows only real changes.
 #   smarm_stage_library(SOURCES ... [ARCH_SOURCES_x86_64 ...] [ARCH_SOURCES_aarch64 ...])
 # Defines smarm_<dir> and the variable SMARM_STAGE_TARGET in the caller's scope. What it exports
-# to the code that links it: its headers and C++20; nothing else of smarm's build.
+# to the code that links it: its headers, C++20 and stack-clash protection; nothing else of
+# smarm's build.
 function(smarm_stage_library)
   cmake_parse_arguments(arg "" "" "SOURCES;ARCH_SOURCES_x86_64;ARCH_SOURCES_aarch64" ${ARGN})
   get_filename_component(dir ${CMAKE_CURRENT_SOURCE_DIR} NAME)
@@ -46,6 +62,7 @@ function(smarm_stage_library)
   target_include_directories(${target} PUBLIC
     $<BUILD_INTERFACE:${CMAKE_CURRENT_SOURCE_DIR}/include>)
   target_compile_features(${target} PUBLIC cxx_std_20)
+  target_compile_options(${target} PUBLIC ${SMARM_STACK_CLASH_PROTECTION})
   # BUILD_INTERFACE: the options stay out of the installed package's link interface.
   target_link_libraries(${target} PRIVATE $<BUILD_INTERFACE:smarm_options>)
   set(SMARM_STAGE_TARGET ${target} PARENT_SCOPE)

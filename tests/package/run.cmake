@@ -73,7 +73,8 @@ if(NOT rc EQUAL 0)
   fail("the consumer program failed (${rc})")
 endif()
 
-# What was compiled, and how: the user's code gets none of smarm's warning options; added with add_subdirectory, smarm builds final/ and nothing else.
+# What was compiled, and how: the user's code gets stack-clash protection and none of smarm's
+# warning options; added with add_subdirectory, smarm builds final/ and nothing else.
 file(READ ${work}/build/compile_commands.json commands)
 string(JSON count LENGTH "${commands}")
 math(EXPR last "${count} - 1")
@@ -82,6 +83,9 @@ foreach(i RANGE ${last})
   string(JSON command GET "${commands}" ${i} command)
   file(RELATIVE_PATH relative ${SMARM_SOURCE_DIR} ${file})
   if(relative MATCHES "^tests/package/consumer/")
+    if(EXPECT_STACK_CLASH AND NOT command MATCHES " -fstack-clash-protection( |$)")
+      fail("the consumer is compiled without -fstack-clash-protection: ${command}")
+    endif()
     if(command MATCHES " -W(error|all|extra)( |$)")
       fail("smarm's warning options leaked into the consumer: ${command}")
     endif()
