@@ -51,18 +51,26 @@ endfunction()
 # Called from a stage's own CMakeLists.txt. The target is named after the directory, so the
 # file is the same in every stage and in final/, and a stage diff shows only real changes.
 #   smarm_stage_library(SOURCES ... [ARCH_SOURCES_x86_64 ...] [ARCH_SOURCES_aarch64 ...])
-# Defines smarm_<dir> and the variable SMARM_STAGE_TARGET in the caller's scope. What it exports
-# to the code that links it: its headers, C++20 and stack-clash protection; nothing else of
-# smarm's build.
+# Defines smarm_<dir> and the variable SMARM_STAGE_TARGET in the caller's scope. The library is
+# static unless BUILD_SHARED_LIBS is set. What it exports to the code that links it: its headers,
+# C++20 and stack-clash protection; nothing else of smarm's build.
 function(smarm_stage_library)
   cmake_parse_arguments(arg "" "" "SOURCES;ARCH_SOURCES_x86_64;ARCH_SOURCES_aarch64" ${ARGN})
   get_filename_component(dir ${CMAKE_CURRENT_SOURCE_DIR} NAME)
   set(target smarm_${dir})
-  add_library(${target} STATIC ${arg_SOURCES} ${arg_ARCH_SOURCES_${SMARM_ARCH}})
+  add_library(${target} ${arg_SOURCES} ${arg_ARCH_SOURCES_${SMARM_ARCH}})
   target_include_directories(${target} PUBLIC
     $<BUILD_INTERFACE:${CMAKE_CURRENT_SOURCE_DIR}/include>)
   target_compile_features(${target} PUBLIC cxx_std_20)
   target_compile_options(${target} PUBLIC ${SMARM_STACK_CLASH_PROTECTION})
+  # Code in a shared library (or PIC code bound for one) reaches a thread_local through a call to
+  # __tls_get_addr unless told that the library is loaded with the program, not dlopen'ed late:
+  # initial-exec makes every access of the runtime's per-thread state one load off the thread
+  # pointer.
+  set(shared $<STREQUAL:$<TARGET_PROPERTY:TYPE>,SHARED_LIBRARY>)
+  set(pic $<OR:${shared},$<BOOL:$<TARGET_PROPERTY:POSITION_INDEPENDENT_CODE>>>)
+  target_compile_options(${target} PRIVATE
+    $<$<AND:$<COMPILE_LANGUAGE:C,CXX>,${pic}>:-ftls-model=initial-exec>)
   # BUILD_INTERFACE: the options stay out of the installed package's link interface.
   target_link_libraries(${target} PRIVATE $<BUILD_INTERFACE:smarm_options>)
   set(SMARM_STAGE_TARGET ${target} PARENT_SCOPE)

@@ -4,7 +4,12 @@ include_guard(GLOBAL)
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
-set_target_properties(smarm_final PROPERTIES EXPORT_NAME smarm OUTPUT_NAME smarm)  # libsmarm.a
+# libsmarm.a (or libsmarm.so.0.1: before 1.0, a minor version may break the ABI).
+set_target_properties(smarm_final PROPERTIES
+  EXPORT_NAME smarm
+  OUTPUT_NAME smarm
+  VERSION ${PROJECT_VERSION}
+  SOVERSION ${PROJECT_VERSION_MAJOR}.${PROJECT_VERSION_MINOR})
 add_library(smarm::smarm ALIAS smarm_final)
 
 if(NOT SMARM_INSTALL)

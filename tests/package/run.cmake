@@ -1,6 +1,8 @@
 # run.cmake — builds the outside project in consumer/ against smarm and runs it, one way per MODE:
 #   install       `cmake --install` of this build into a prefix, then find_package(smarm)
-#   subdirectory  add_subdirectory of smarm's source tree
+#   subdirectory  add_subdirectory of smarm's source tree, static library
+#   shared        the same with BUILD_SHARED_LIBS=ON; the library must reach its thread_locals
+#                 without __tls_get_addr
 # Usage: cmake -DMODE=<mode> -DSETTINGS=<settings.cmake written by CMakeLists.txt> -P run.cmake
 cmake_minimum_required(VERSION 3.25)
 include(${SETTINGS})
@@ -62,6 +64,8 @@ if(MODE STREQUAL "install")
   list(APPEND configure -DSMARM_REQUIRED_VERSION=${SMARM_VERSION})
 elseif(MODE STREQUAL "subdirectory")
   list(APPEND configure -DSMARM_SOURCE=${SMARM_SOURCE_DIR})
+elseif(MODE STREQUAL "shared")
+  list(APPEND configure -DSMARM_SOURCE=${SMARM_SOURCE_DIR} -DBUILD_SHARED_LIBS=ON)
 else()
   fail("unknown MODE")
 endif()
@@ -96,4 +100,22 @@ foreach(i RANGE ${last})
   endif()
 endforeach()
 
+if(MODE STREQUAL "shared")
+  file(GLOB library ${work}/build/smarm/final/libsmarm.so.*.*.*)
+  if(NOT library)
+    fail("no shared library libsmarm.so was built")
+  endif()
+  # Initial-exec leaves thread-pointer offsets (TPOFF / TPREL) for the loader to fill, and no
+  # dynamic TLS: no module ids (DTPMOD), no descriptors (TLSDESC), no calls to __tls_get_addr.
+  execute_process(COMMAND ${OBJDUMP} -R ${library} OUTPUT_VARIABLE relocations
+                  COMMAND_ERROR_IS_FATAL ANY)
+  execute_process(COMMAND ${OBJDUMP} -d ${library} OUTPUT_VARIABLE code
+                  COMMAND_ERROR_IS_FATAL ANY)
+  if(relocations MATCHES "DTPMOD|DTPOFF|DTPREL|TLSDESC" OR code MATCHES "__tls_get_addr")
+    fail("libsmarm.so reaches thread_locals through dynamic TLS:\n${relocations}")
+  endif()
+  if(NOT relocations MATCHES "TPOFF|TPREL")
+    fail("libsmarm.so has no initial-exec TLS relocation; are its thread_locals gone?")
+  endif()
+endif()
 message(STATUS "package test '${MODE}': passed")
