@@ -1,5 +1,7 @@
 // bench_main.hpp — the main() every benchmark program shares: medians of interleaved repetitions
-// by default, then a side-by-side table of each group's medians with their ratio to smarm.
+// by default, reported by Google Benchmark's own reporters (so its --benchmark_format,
+// --benchmark_out and other flags work), then a side-by-side table of each group's medians with
+// their ratio to smarm; and print_machine(), the machine and date a program's figures belong to.
 //
 // Benchmarks are named "<group>/<implementation>", e.g. "yield/smarm" and "yield/boost_fiber".
 // The figure compared is the counter "per_op" when a benchmark sets one (seconds per operation,
@@ -11,6 +13,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <ctime>
+#include <fstream>
 #include <map>
 #include <string>
 #include <utility>
@@ -24,12 +28,49 @@ inline void per_op(benchmark::State& state, double ops) {
       ops, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 
-class SideBySide : public benchmark::ConsoleReporter {
+// Prints the CPU (vendor and model, from /proc/cpuinfo) and the date, which every figure a
+// benchmark prints depends on. Programs whose output is data (JSON) print this to stderr.
+inline void print_machine(std::FILE* out = stdout) {
+  std::string vendor, model, implementer, part;
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  for (std::string line; std::getline(cpuinfo, line);) {
+    const auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string key = line.substr(0, colon);
+    key.erase(key.find_last_not_of(" \t") + 1);
+    const auto start = line.find_first_not_of(' ', colon + 1);
+    const std::string value = start == std::string::npos ? "" : line.substr(start);
+    // x86 names the vendor and model; aarch64 gives the implementer and part numbers. Every CPU
+    // has its own entry; the first one speaks for all.
+    if (key == "vendor_id" && vendor.empty()) vendor = value;
+    if (key == "model name" && model.empty()) model = value;
+    if (key == "CPU implementer" && implementer.empty()) implementer = "implementer " + value;
+    if (key == "CPU part" && part.empty()) part = "part " + value;
+  }
+  if (vendor.empty()) vendor = implementer.empty() ? "unknown vendor" : implementer;
+  if (model.empty()) model = part.empty() ? "unknown model" : part;
+
+  char date[64] = "unknown date";
+  const std::time_t now = std::time(nullptr);
+  std::tm local{};
+  if (localtime_r(&now, &local) != nullptr) {
+    std::strftime(date, sizeof date, "%Y-%m-%d %H:%M:%S %z", &local);
+  }
+  std::fprintf(out, "CPU: %s, %s (%ld logical CPUs online)\nDate: %s\n\n", vendor.c_str(),
+               model.c_str(), sysconf(_SC_NPROCESSORS_ONLN), date);
+  std::fflush(out);
+}
+
+// Hands every report on to the reporter Google Benchmark's flags chose (console, JSON or CSV) and
+// keeps each group's medians for the side-by-side table.
+class SideBySide : public benchmark::BenchmarkReporter {
  public:
-  SideBySide() : ConsoleReporter(isatty(STDOUT_FILENO) != 0 ? OO_ColorTabular : OO_Tabular) {}
+  explicit SideBySide(benchmark::BenchmarkReporter* display) : display_(display) {}
+
+  bool ReportContext(const Context& context) override { return display_->ReportContext(context); }
 
   void ReportRuns(const std::vector<Run>& runs) override {
-    ConsoleReporter::ReportRuns(runs);
+    display_->ReportRuns(runs);
     for (const Run& run : runs) {
       if (run.run_type != Run::RT_Aggregate || run.aggregate_name != "median") continue;
       const std::string name = run.run_name.str();
@@ -47,8 +88,10 @@ class SideBySide : public benchmark::ConsoleReporter {
     }
   }
 
-  void Finalize() override {
-    ConsoleReporter::Finalize();
+  void Finalize() override { display_->Finalize(); }
+
+  // The table of each group that has a smarm row, fastest first.
+  void print_table(std::FILE* out) {
     bool header = false;
     for (const std::string& group : order_) {
       auto& rows = groups_[group];
@@ -56,40 +99,55 @@ class SideBySide : public benchmark::ConsoleReporter {
                                       [](const auto& r) { return r.first.rfind("smarm", 0) == 0; });
       if (smarm == rows.end()) continue;
       if (!header) {
-        std::printf("\nMedians, one run (ratio: time relative to smarm):\n");
+        std::fprintf(out, "\nMedians, one run (ratio: time relative to smarm):\n");
         header = true;
       }
       const double reference = smarm->second;
       std::sort(rows.begin(), rows.end(),
                 [](const auto& a, const auto& b) { return a.second < b.second; });
-      std::printf("  %s\n", group.c_str());
+      std::fprintf(out, "  %s\n", group.c_str());
       for (const auto& [impl, ns] : rows) {
-        std::printf("    %-34s %12.2f ns   %8.2fx\n", impl.c_str(), ns, ns / reference);
+        std::fprintf(out, "    %-34s %12.2f ns   %8.2fx\n", impl.c_str(), ns, ns / reference);
       }
     }
+    std::fflush(out);
   }
 
  private:
+  benchmark::BenchmarkReporter* display_;
   std::vector<std::string> order_;
   std::map<std::string, std::vector<std::pair<std::string, double>>> groups_;
 };
 
-// Runs the registered benchmarks: 9 interleaved repetitions reported as aggregates unless the
-// command line chooses otherwise, since the machine is shared and noisy.
+// Runs the registered benchmarks: 9 interleaved repetitions reported as aggregates, counters as
+// columns, unless the command line chooses otherwise, since the machine is shared and noisy. The
+// machine and the table go to stdout around the console report, or to stderr when stdout carries
+// JSON or CSV.
 inline int main(int argc, char** argv) {
   std::vector<char*> args(argv, argv + argc);
+  const auto chose = [&args](const char* flag) {
+    return std::any_of(args.begin() + 1, args.end(),
+                       [flag](const char* a) { return std::string(a).rfind(flag, 0) == 0; });
+  };
   std::string reps = "--benchmark_repetitions=9";
   std::string aggregates = "--benchmark_report_aggregates_only=true";
   std::string shuffle = "--benchmark_enable_random_interleaving=true";
-  const bool chose = std::any_of(args.begin() + 1, args.end(), [](const char* a) {
-    return std::string(a).rfind("--benchmark_repetitions", 0) == 0;
-  });
-  if (!chose) args.insert(args.begin() + 1, {reps.data(), aggregates.data(), shuffle.data()});
+  std::string tabular = "--benchmark_counters_tabular=true";
+  if (!chose("--benchmark_repetitions")) {
+    args.insert(args.begin() + 1, {reps.data(), aggregates.data(), shuffle.data()});
+  }
+  if (!chose("--benchmark_counters_tabular")) args.insert(args.begin() + 1, tabular.data());
   int count = static_cast<int>(args.size());
   benchmark::Initialize(&count, args.data());
   if (benchmark::ReportUnrecognizedArguments(count, args.data())) return 1;
-  SideBySide reporter;
+
+  benchmark::BenchmarkReporter* display = benchmark::CreateDefaultDisplayReporter();
+  std::FILE* notes =
+      dynamic_cast<benchmark::ConsoleReporter*>(display) != nullptr ? stdout : stderr;
+  print_machine(notes);
+  SideBySide reporter(display);
   benchmark::RunSpecifiedBenchmarks(&reporter);
+  reporter.print_table(notes);
   benchmark::Shutdown();
   return 0;
 }
