@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "bench_main.hpp"
+
 namespace {
 
 std::size_t resident_kib() {
@@ -73,6 +75,7 @@ int main(int argc, char** argv) {
   std::vector<std::size_t> counts;
   for (int i = 1; i < argc; ++i) counts.push_back(std::strtoul(argv[i], nullptr, 10));
   if (counts.empty()) counts = {100000, 1000000};
+  smarm_bench::print_machine();
   for (std::size_t n : counts) measure(n);
   return 0;
 }

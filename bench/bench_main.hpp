@@ -5,7 +5,7 @@
 //
 // Benchmarks are named "<group>/<implementation>", e.g. "yield/smarm" and "yield/boost_fiber".
 // The figure compared is the counter "per_op" when a benchmark sets one (seconds per operation,
-// see per_op()), else the real time per iteration.
+// see per_op()), else the real time per iteration; the counter "faults", when set, is shown too.
 #pragma once
 
 #include <benchmark/benchmark.h>
@@ -17,7 +17,6 @@
 #include <fstream>
 #include <map>
 #include <string>
-#include <utility>
 #include <vector>
 
 namespace smarm_bench {
@@ -72,51 +71,87 @@ class SideBySide : public benchmark::BenchmarkReporter {
   void ReportRuns(const std::vector<Run>& runs) override {
     display_->ReportRuns(runs);
     for (const Run& run : runs) {
-      if (run.run_type != Run::RT_Aggregate || run.aggregate_name != "median") continue;
       const std::string name = run.run_name.str();
       const auto slash = name.find('/');
       if (slash == std::string::npos) continue;
-      double ns = run.GetAdjustedRealTime();  // in the run's time unit
-      ns *= run.time_unit == benchmark::kMicrosecond   ? 1e3
-            : run.time_unit == benchmark::kMillisecond ? 1e6
-            : run.time_unit == benchmark::kSecond      ? 1e9
-                                                       : 1.0;
-      if (auto it = run.counters.find("per_op"); it != run.counters.end()) ns = it->second * 1e9;
-      std::string group = name.substr(0, slash);
+      // "<group>/<implementation>[/iterations:1/manual_time...]": the table names the first two.
+      const std::string group = name.substr(0, slash);
+      const std::string impl = name.substr(slash + 1, name.find('/', slash + 1) - slash - 1);
+      Row row;
+      row.impl = impl;
+      if (run.error_occurred) {
+        row.skipped = run.error_message;  // a peer that could not run: said, never shown as 0
+      } else if (run.run_type != Run::RT_Aggregate || run.aggregate_name != "median") {
+        continue;
+      } else {
+        row.ns = run.GetAdjustedRealTime();  // in the run's time unit
+        row.ns *= run.time_unit == benchmark::kMicrosecond   ? 1e3
+                  : run.time_unit == benchmark::kMillisecond ? 1e6
+                  : run.time_unit == benchmark::kSecond      ? 1e9
+                                                             : 1.0;
+        if (auto it = run.counters.find("per_op"); it != run.counters.end())
+          row.ns = it->second * 1e9;
+        if (auto it = run.counters.find("faults"); it != run.counters.end())
+          row.faults = it->second;
+      }
       if (groups_.find(group) == groups_.end()) order_.push_back(group);
-      groups_[group].emplace_back(name.substr(slash + 1), ns);
+      auto& rows = groups_[group];
+      const bool seen =
+          std::any_of(rows.begin(), rows.end(), [&impl](const Row& r) { return r.impl == impl; });
+      if (!seen) rows.push_back(row);
     }
   }
 
   void Finalize() override { display_->Finalize(); }
 
-  // The table of each group that has a smarm row, fastest first.
+  // The table of each group that has a smarm row, fastest first, with the minor page faults per
+  // operation where a benchmark counts them ("faults").
   void print_table(std::FILE* out) {
     bool header = false;
     for (const std::string& group : order_) {
       auto& rows = groups_[group];
-      const auto smarm = std::find_if(rows.begin(), rows.end(),
-                                      [](const auto& r) { return r.first.rfind("smarm", 0) == 0; });
+      // The reference is the row named "smarm", else the first whose name begins with it.
+      auto smarm = std::find_if(rows.begin(), rows.end(), [](const Row& r) {
+        return r.impl == "smarm" && r.skipped.empty();
+      });
+      if (smarm == rows.end()) {
+        smarm = std::find_if(rows.begin(), rows.end(), [](const Row& r) {
+          return r.impl.rfind("smarm", 0) == 0 && r.skipped.empty();
+        });
+      }
       if (smarm == rows.end()) continue;
       if (!header) {
         std::fprintf(out, "\nMedians, one run (ratio: time relative to smarm):\n");
         header = true;
       }
-      const double reference = smarm->second;
-      std::sort(rows.begin(), rows.end(),
-                [](const auto& a, const auto& b) { return a.second < b.second; });
+      const double reference = smarm->ns;
+      std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
+        return a.skipped.empty() && (!b.skipped.empty() || a.ns < b.ns);
+      });
       std::fprintf(out, "  %s\n", group.c_str());
-      for (const auto& [impl, ns] : rows) {
-        std::fprintf(out, "    %-34s %12.2f ns   %8.2fx\n", impl.c_str(), ns, ns / reference);
+      for (const Row& r : rows) {
+        if (!r.skipped.empty()) {
+          std::fprintf(out, "    %-34s skipped: %s\n", r.impl.c_str(), r.skipped.c_str());
+          continue;
+        }
+        std::fprintf(out, "    %-34s %12.2f ns   %8.2fx", r.impl.c_str(), r.ns, r.ns / reference);
+        if (r.faults >= 0) std::fprintf(out, "   %8.3f faults", r.faults);
+        std::fprintf(out, "\n");
       }
     }
     std::fflush(out);
   }
 
  private:
+  struct Row {
+    std::string impl;
+    double ns = 0;
+    double faults = -1;   // negative: not counted
+    std::string skipped;  // why the row could not run, if it could not
+  };
   benchmark::BenchmarkReporter* display_;
   std::vector<std::string> order_;
-  std::map<std::string, std::vector<std::pair<std::string, double>>> groups_;
+  std::map<std::string, std::vector<Row>> groups_;
 };
 
 // Runs the registered benchmarks: 9 interleaved repetitions reported as aggregates, counters as
