@@ -314,6 +314,108 @@ TEST(Actor, ADeadlockIsReportedWithTheParkedActorsAndDoesNotHang) {
   EXPECT_TRUE(smarm::run([] {}).ok()) << "the thread can run again";
 }
 
+// Joins in its destructor, as std::jthread does: the scoped-join pattern.
+struct ScopedJoin {
+  JoinHandle handle;
+  Outcome* joined;
+  bool* done;
+  ScopedJoin(JoinHandle h, Outcome* j, bool* d) : handle(std::move(h)), joined(j), done(d) {}
+  ScopedJoin(const ScopedJoin&) = delete;
+  ScopedJoin& operator=(const ScopedJoin&) = delete;
+  ~ScopedJoin() {
+    if (handle.joinable()) *joined = handle.join();
+    *done = true;
+  }
+};
+
+bool ended_by_cancellation(const Outcome& outcome) {
+  try {
+    outcome.rethrow_if_failed();
+  } catch (const smarm::ActorCancelled&) {
+    return true;
+  } catch (...) {
+  }
+  return false;
+}
+
+TEST(Actor, ADestructorThatJoinsDuringADeadlockUnwindCompletesItsJoin) {
+  Outcome joined;
+  bool guard_done = false;
+  std::size_t parked = 0;
+  try {
+    smarm::run([&] {
+      const ScopedJoin guard(smarm::spawn([] { smarm::park(); }), &joined, &guard_done);
+      smarm::park();  // deadlock: this actor and the one the guard joins are both parked
+    });
+    ADD_FAILURE() << "run returned";
+  } catch (const smarm::Deadlock& e) {
+    parked = e.parked().size();
+  }
+  EXPECT_EQ(parked, 2U);
+  // Unwound by ActorCancelled, the first actor's guard joined the other, which was cancelled too.
+  EXPECT_TRUE(guard_done);
+  EXPECT_TRUE(ended_by_cancellation(joined));
+}
+
+TEST(Actor, AWaitInADestructorDuringUnwindingIsCancelledWithoutAThrow) {
+  Outcome joined;
+  bool guard_done = false;
+  bool caught = false;
+  std::string report;
+  try {
+    smarm::run([&] {
+      smarm::spawn([&] {
+        try {
+          const ScopedJoin guard(smarm::spawn([] { smarm::park(); }), &joined, &guard_done);
+          throw std::runtime_error("unwinding");  // the guard joins while this unwinds
+        } catch (const std::runtime_error&) {
+          caught = true;
+        }
+      }).detach();
+    });
+    ADD_FAILURE() << "run returned";
+  } catch (const smarm::Deadlock& e) {
+    report = e.what();
+  }
+  EXPECT_NE(report.find(" joining <2."), std::string::npos) << report;
+  EXPECT_NE(report.find("<2."), std::string::npos) << report;
+  // A throw out of the destructor would have ended the process. The join returned instead,
+  // telling that it was cancelled, and the unwinding went on to the catch.
+  EXPECT_TRUE(guard_done);
+  EXPECT_TRUE(ended_by_cancellation(joined));
+  EXPECT_TRUE(caught);
+}
+
+TEST(Actor, ACancelledActorMayWaitForAnActorThatCanStillBeCancelled) {
+  Outcome joined;
+  bool ended = false;
+  std::vector<Pid> cancelled;
+  std::string report;
+  try {
+    smarm::run([&] {
+      smarm::spawn([&] {
+        try {
+          smarm::park();  // the first deadlock cancels this actor here
+        } catch (const smarm::ActorCancelled&) {
+          // Waits again, for an actor that the next deadlock can still cancel: not an abort.
+          joined = smarm::spawn([] { smarm::park(); }).join();
+        }
+        ended = true;
+      }).detach();
+    });
+    ADD_FAILURE() << "run returned";
+  } catch (const smarm::Deadlock& e) {
+    report = e.what();
+    cancelled = e.parked();
+  }
+  EXPECT_NE(report.find("smarm: deadlock: 1 actor(s) parked and nothing can wake them: <1."),
+            std::string::npos)
+      << report;
+  EXPECT_EQ(cancelled.size(), 2U) << "each actor cancelled once, the second one in a later round";
+  EXPECT_TRUE(ended);
+  EXPECT_TRUE(ended_by_cancellation(joined));
+}
+
 // ---- the C++ exception state belongs to the actor
 
 TEST(Actor, RethrowInsideACatchBlockRethrowsTheActorsOwnException) {
@@ -387,6 +489,28 @@ TEST(ActorDeathTest, AStackOverflowNamesTheActor) {
   EXPECT_DEATH(smarm::run([] { smarm::spawn([] { smarm_test::recurse(0); }).join(); }),
                "smarm: stack overflow: actor <1.0> running on the stack at 0x[0-9a-f]+-0x[0-9a-f]+ "
                "\\(65536 bytes\\) ran into its guard page");
+}
+
+TEST(ActorDeathTest, ACancelledActorThatWaitsAgainAbortsWithTheDeadlockReport) {
+  // The loop is bounded, so that a park() that rethrew for ever without switching would let the
+  // actor end and run() return, failing the test instead of hanging it.
+  auto stubborn = [] {
+    smarm::run([] {
+      smarm::spawn([] {
+        for (int i = 0; i < 1000; ++i) {
+          try {
+            smarm::park();
+          } catch (...) {  // swallows ActorCancelled and parks again
+          }
+        }
+      }).detach();
+    });
+  };
+  EXPECT_DEATH(stubborn(),
+               "smarm: deadlock: 1 actor\\(s\\) parked and nothing can wake them: <1\\.[0-9]+> in "
+               "park\\(\\)\n"
+               "smarm: deadlock again: every actor above was cancelled once and waits again; "
+               "aborting");
 }
 
 }  // namespace

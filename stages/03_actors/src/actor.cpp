@@ -58,6 +58,8 @@ EhGlobals& thread_eh_globals() noexcept {
 // [states]
 enum class State : std::uint8_t { Free, Runnable, Running, Parked, Done };
 enum class Wait : std::uint8_t { None, Park, Join };
+// An actor is cancelled at most once: a deadlock marks it Pending, and its wait delivers it.
+enum class Cancel : std::uint8_t { None, Pending, Delivered };
 // [states]
 
 }  // namespace
@@ -79,9 +81,9 @@ struct Slot {
   Pid joining;                 // the actor this one is joining, for the deadlock report
   State state = State::Free;
   Wait wait = Wait::None;
-  bool handle = false;     // a JoinHandle (or run() itself) will collect the outcome
-  bool permit = false;     // an unpark() that arrived while the actor was not parked
-  bool cancelled = false;  // run() is unwinding it after a deadlock
+  Cancel cancel = Cancel::None;  // run() unwinds it after a deadlock, once
+  bool handle = false;           // a JoinHandle (or run() itself) will collect the outcome
+  bool permit = false;           // an unpark() that arrived while the actor was not parked
 };
 // [slot]
 
@@ -167,7 +169,8 @@ struct Scheduler {
   void free_slot(Slot& s) noexcept {
     s.state = State::Free;
     s.failure = nullptr;
-    s.handle = s.permit = s.cancelled = false;
+    s.handle = s.permit = false;
+    s.cancel = Cancel::None;
     s.joiner = s.joining = Pid{};
     ++s.generation;  // every Pid of the ended actor is stale from now on
     s.next = free_head;
@@ -194,12 +197,18 @@ struct Scheduler {
   // actor, or of the loop when there is none.
   void switch_away(Slot& me) noexcept { transfer(&me, pop()); }
 
-  void suspend(Slot& me, Wait why) {
+  // Returns true when the wait's own event woke the actor. A deadlock's cancellation throws
+  // ActorCancelled instead, unless the actor is unwinding (it waits in a destructor, where a throw
+  // would call std::terminate): then the wait returns false, and its caller gives up waiting.
+  [[nodiscard]] bool suspend(Slot& me, Wait why) {
     me.state = State::Parked;
     me.wait = why;
     switch_away(me);
     me.wait = Wait::None;
-    if (me.cancelled) throw ActorCancelled{};
+    if (me.cancel != Cancel::Pending) return true;
+    me.cancel = Cancel::Delivered;
+    if (std::uncaught_exceptions() > 0) return false;  // this actor's own count (see [eh])
+    throw ActorCancelled{};
   }
   // [transfer]
 
@@ -327,14 +336,16 @@ struct Scheduler {
       }
       if (live == 0) break;
       // Nothing can run, yet actors are alive: all are parked and only an actor could wake one.
-      std::vector<Pid> parked = collect_parked();
+      const std::vector<Pid> parked = collect_parked();
       if (report.empty()) report = deadlock_report(parked);
-      deadlocked.insert(deadlocked.end(), parked.begin(), parked.end());
-      for (Pid pid : parked) {  // unwind them, so that their destructors run
+      for (Pid pid : parked) {  // unwind them, so that their destructors run; each one once
         Slot& s = slot(pid.index());
-        s.cancelled = true;
+        if (s.cancel != Cancel::None) continue;
+        s.cancel = Cancel::Pending;
         push(s);
+        deadlocked.push_back(pid);
       }
+      if (run_head == kNone) abort_deadlock(parked);  // all were cancelled once, and wait again
     }
     if (!deadlocked.empty()) throw Deadlock(report, std::move(deadlocked));
   }
@@ -349,7 +360,7 @@ struct Scheduler {
   }
 
   // [deadlock_report]
-  std::string deadlock_report(const std::vector<Pid>& parked) {
+  [[nodiscard]] std::string deadlock_report(const std::vector<Pid>& parked) const {
     constexpr std::size_t kListed = 16;
     std::string r = "smarm: deadlock: " + std::to_string(parked.size()) +
                     " actor(s) parked and nothing can wake them:";
@@ -360,6 +371,15 @@ struct Scheduler {
     }
     if (parked.size() > kListed) r += ", and " + std::to_string(parked.size() - kListed) + " more";
     return r;
+  }
+
+  // Cancelling again would only repeat what failed: stop, as Go stops at any deadlock.
+  [[noreturn]] void abort_deadlock(const std::vector<Pid>& parked) const noexcept {
+    std::fprintf(stderr,
+                 "%s\nsmarm: deadlock again: every actor above was cancelled once and waits "
+                 "again; aborting\n",
+                 deadlock_report(parked).c_str());
+    std::abort();
   }
   // [deadlock_report]
 
@@ -475,11 +495,18 @@ Outcome JoinHandle::join() {
   while (target.state != detail::State::Done) {
     target.joiner = Scheduler::pid_of(me);
     me.joining = pid_;
+    bool woken = false;
     try {
-      s.suspend(me, detail::Wait::Join);
+      woken = s.suspend(me, detail::Wait::Join);
     } catch (...) {
       target.joiner = me.joining = Pid{};
       throw;
+    }
+    if (!woken && target.state != detail::State::Done) {
+      // Cancelled while unwinding: give up the join, and let the actor end unjoined.
+      target.joiner = me.joining = Pid{};
+      detach();
+      return Outcome(std::make_exception_ptr(ActorCancelled{}));
     }
   }
   target.joiner = me.joining = Pid{};
@@ -515,12 +542,11 @@ void yield_now() {
 void park() {
   Scheduler& s = detail::in_actor("smarm::park");
   detail::Slot& me = s.running();
-  if (me.cancelled) throw ActorCancelled{};
   if (me.permit) {
     me.permit = false;
     return;
   }
-  s.suspend(me, detail::Wait::Park);
+  (void)s.suspend(me, detail::Wait::Park);  // cancelled while unwinding: returns early
 }
 
 void unpark(Pid pid) {

@@ -78,13 +78,17 @@ class NotInActor : public Error {
 
 /// \brief Thrown by run() when every remaining actor is parked and nothing can wake any of them.
 ///
-/// Before it is thrown, each of those actors has been unwound (its park() or join() threw
-/// ActorCancelled), so their destructors have run and their stacks are back in the pool.
+/// Before it is thrown, each of those actors has been cancelled, once: its park() or join() threw
+/// ActorCancelled, so it unwound, its destructors ran and its stack is back in the pool. If the
+/// unwinding parks actors again and nothing can wake them, run() cancels those not yet cancelled;
+/// when every actor still parked has been cancelled already, the process aborts with the deadlock
+/// report, as Go does.
 class Deadlock : public std::runtime_error {
  public:
   /// \brief `report` is the message; `parked` the actors that were found parked.
   Deadlock(const std::string& report, std::vector<Pid> parked);
-  /// \brief The actors that were parked when the deadlock was found.
+  /// \brief The actors run() cancelled: those parked when the deadlock was found, and any found
+  /// parked later, while they unwound.
   [[nodiscard]] const std::vector<Pid>& parked() const noexcept { return parked_; }
 
  private:
@@ -94,6 +98,12 @@ class Deadlock : public std::runtime_error {
 /// \brief Thrown inside an actor by park() or join() when run() unwinds the actor after a
 /// deadlock. Derives from no standard exception, so `catch (const std::exception&)` lets it pass;
 /// an actor that catches it with `catch (...)` should rethrow it.
+///
+/// An actor is cancelled once. Its later waits are ordinary waits: a join() during the unwinding
+/// (say, in a destructor, as std::jthread joins) completes when the joined actor ends. A wait that
+/// is cancelled while its actor is already unwinding (std::uncaught_exceptions() > 0 in that actor,
+/// so the wait runs in a destructor) does not throw, which would call std::terminate: park() then
+/// returns, and join() returns an Outcome holding ActorCancelled and detaches the actor.
 class ActorCancelled {};
 
 /// \brief How an actor ended: it returned, or an exception escaped it.
@@ -140,7 +150,8 @@ class JoinHandle {
   /// \brief Parks the calling actor until this handle's actor has ended, and tells how it ended.
   /// The handle is empty afterwards.
   /// \throws NotInActor outside an actor; Error for an empty handle or an actor joining itself;
-  /// ActorCancelled when run() unwinds a deadlock.
+  /// ActorCancelled when run() unwinds a deadlock (unless the caller is unwinding already: see
+  /// ActorCancelled).
   Outcome join();
 
   /// \brief Lets the actor run on unjoined; the handle becomes empty. If the actor has ended (or
@@ -223,7 +234,8 @@ void yield_now();
 
 /// \brief Suspends the calling actor until unpark() is called for it. An unpark that came first
 /// is not lost: park() then returns at once, consuming it.
-/// \throws NotInActor outside an actor; ActorCancelled when run() unwinds a deadlock.
+/// \throws NotInActor outside an actor; ActorCancelled when run() unwinds a deadlock (unless the
+/// caller is unwinding already: then park() returns).
 void park();
 
 /// \brief Makes `pid` runnable if it is parked; otherwise its next park() returns at once.
