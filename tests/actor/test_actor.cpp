@@ -4,9 +4,16 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "../support/overflow.hpp"
@@ -17,13 +24,16 @@ using smarm::JoinHandle;
 using smarm::Outcome;
 using smarm::Pid;
 
-TEST(Pid, IsWrittenAsIndexDotGeneration) {
+TEST(Pid, IsWrittenAsIndexDotSerial) {
   EXPECT_EQ(Pid(3, 7).to_string(), "<3.7>");
+  EXPECT_EQ(Pid(4096, UINT64_MAX - 1).to_string(), "<4096.18446744073709551614>");
   EXPECT_EQ(Pid().to_string(), "<none>");
   EXPECT_FALSE(Pid());
   EXPECT_TRUE(Pid(0, 0));
   EXPECT_EQ(Pid(1, 2), Pid(1, 2));
   EXPECT_NE(Pid(1, 2), Pid(1, 3));
+  EXPECT_NE(Pid(1, 2), Pid(1, 2 + (std::uint64_t{1} << 32)));
+  EXPECT_NE(Pid(1, 2), Pid(2, 2));
 }
 
 TEST(Actor, RunReturnsWhenNoActorIsLeft) {
@@ -237,6 +247,116 @@ TEST(Actor, AStalePidIsRejectedAndNeverReachesTheNewActor) {
   });
 }
 
+TEST(Actor, APidFromAnEarlierRunIsStaleInTheNext) {
+  Pid old;
+  smarm::run([&] {
+    JoinHandle h = smarm::spawn([] {});
+    old = h.pid();
+    h.join();
+  });
+  smarm::run([&] {
+    bool woke = false;
+    JoinHandle h = smarm::spawn([&] {
+      smarm::park();
+      woke = true;
+    });
+    EXPECT_EQ(h.pid().index(), old.index()) << "the new run's table starts afresh";
+    EXPECT_NE(h.pid(), old);
+    smarm::yield_now();  // h parks
+    EXPECT_THROW(smarm::unpark(old), smarm::StalePid);
+    smarm::yield_now();
+    EXPECT_FALSE(woke) << "a Pid of the earlier run must not wake this run's actor";
+    smarm::unpark(h.pid());
+    h.join();
+    EXPECT_TRUE(woke);
+  });
+}
+
+TEST(Actor, AHandleFromAnotherThreadsRunIsRefusedAndHarmless) {
+  // Thread A's run: handles to actors at slots 1 and 2 and past the first chunk outlive it.
+  std::optional<JoinHandle> first, second, far;
+  std::thread([&] {
+    smarm::run([&] {
+      std::vector<JoinHandle> handles;
+      for (int i = 0; i < 4097; ++i) {
+        handles.push_back(smarm::spawn([] {}));
+        if (i % 64 == 63) smarm::yield_now();  // let them end, so few stacks are held at once
+      }
+      first = std::move(handles[0]);
+      second = std::move(handles[1]);
+      far = std::move(handles[4096]);
+    });
+  }).join();
+  ASSERT_EQ(first->pid().index(), 1U);
+  ASSERT_EQ(second->pid().index(), 2U);
+  ASSERT_GE(far->pid().index(), 4096U);
+
+  // Thread B's run has its own actors in slots 1 and 2, and a table of one chunk.
+  std::string join_error;
+  std::string b_failure;
+  std::thread([&] {
+    try {
+      smarm::run([&] {
+        JoinHandle mine = smarm::spawn([] {});
+        JoinHandle failing = smarm::spawn([] { throw std::runtime_error("B's own failure"); });
+        smarm::yield_now();  // both end; their slots keep their outcomes for these handles
+        EXPECT_EQ(mine.pid().index(), first->pid().index());
+        try {
+          (void)first->join();
+          ADD_FAILURE() << "joined an actor of another thread's run";
+        } catch (const smarm::Error& e) {
+          join_error = e.what();
+        }
+        EXPECT_THROW(smarm::unpark(first->pid()), smarm::StalePid);
+        second.reset();  // must not detach `failing`, which sits in the same slot index
+        far.reset();     // an index past this run's table: must not be looked up
+        EXPECT_TRUE(mine.join().ok());
+        const Outcome outcome = failing.join();
+        ASSERT_FALSE(outcome.ok());
+        try {
+          outcome.rethrow_if_failed();
+        } catch (const std::runtime_error& e) {
+          b_failure = e.what();
+        }
+      });
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "B's run threw: " << e.what();
+    }
+  }).join();
+  EXPECT_NE(join_error.find("smarm::JoinHandle::join: the handle belongs to another run"),
+            std::string::npos)
+      << join_error;
+  EXPECT_EQ(b_failure, "B's own failure");
+  first.reset();
+}
+
+TEST(Actor, PidsStayDistinctWhereA32BitGenerationWouldWrap) {
+  smarm::run([] {
+    JoinHandle first = smarm::spawn([] {});
+    const Pid old = first.pid();
+    first.join();
+    // The serial a 32-bit number would confuse with the old one, for the same slot.
+    smarm::detail::skip_serials_to(old.serial() + (std::uint64_t{1} << 32));
+    bool woke = false;
+    JoinHandle again = smarm::spawn([&] {
+      smarm::park();
+      woke = true;
+    });
+    ASSERT_EQ(again.pid().index(), old.index()) << "the slot is reused";
+    EXPECT_EQ(again.pid().serial(), old.serial() + (std::uint64_t{1} << 32));
+    EXPECT_NE(again.pid(), old);
+    EXPECT_EQ(again.pid().to_string(),
+              "<" + std::to_string(old.index()) + "." + std::to_string(again.pid().serial()) + ">");
+    smarm::yield_now();  // `again` parks
+    EXPECT_THROW(smarm::unpark(old), smarm::StalePid);
+    smarm::yield_now();
+    EXPECT_FALSE(woke);
+    smarm::unpark(again.pid());
+    again.join();
+    EXPECT_TRUE(woke);
+  });
+}
+
 TEST(Actor, ActorCallsOutsideAnActorAreClearErrors) {
   auto message = [](auto call) -> std::string {
     try {
@@ -291,12 +411,15 @@ struct Unwound {
 
 TEST(Actor, ADeadlockIsReportedWithTheParkedActorsAndDoesNotHang) {
   int unwound = 0;
+  Pid first, sleeping;
   try {
     smarm::run([&] {
       JoinHandle sleeper = smarm::spawn([&] {
         const Unwound guard{&unwound};
         smarm::park();  // nobody will unpark it
       });
+      first = smarm::self();
+      sleeping = sleeper.pid();
       const Unwound guard{&unwound};
       sleeper.join();  // and nobody can end it
     });
@@ -306,9 +429,11 @@ TEST(Actor, ADeadlockIsReportedWithTheParkedActorsAndDoesNotHang) {
     EXPECT_NE(what.find("smarm: deadlock: 2 actor(s) parked and nothing can wake them:"),
               std::string::npos)
         << what;
-    EXPECT_NE(what.find("<0.0> joining <1.0>"), std::string::npos) << what;
-    EXPECT_NE(what.find("<1.0> in park()"), std::string::npos) << what;
-    EXPECT_EQ(e.parked().size(), 2u);
+    EXPECT_NE(what.find(first.to_string() + " joining " + sleeping.to_string() + ", " +
+                        sleeping.to_string() + " in park()"),
+              std::string::npos)
+        << what;
+    EXPECT_EQ(e.parked(), (std::vector<Pid>{first, sleeping}));
   }
   EXPECT_EQ(unwound, 2);
   EXPECT_TRUE(smarm::run([] {}).ok()) << "the thread can run again";
@@ -486,9 +611,10 @@ TEST(Actor, UncaughtExceptionsCountsTheActorsOwn) {
 // ---- overflow reports name the actor
 
 TEST(ActorDeathTest, AStackOverflowNamesTheActor) {
-  EXPECT_DEATH(smarm::run([] { smarm::spawn([] { smarm_test::recurse(0); }).join(); }),
-               "smarm: stack overflow: actor <1.0> running on the stack at 0x[0-9a-f]+-0x[0-9a-f]+ "
-               "\\(65536 bytes\\) ran into its guard page");
+  EXPECT_DEATH(
+      smarm::run([] { smarm::spawn([] { smarm_test::recurse(0); }).join(); }),
+      "smarm: stack overflow: actor <1\\.[0-9]+> running on the stack at 0x[0-9a-f]+-0x[0-9a-f]+ "
+      "\\(65536 bytes\\) ran into its guard page");
 }
 
 TEST(ActorDeathTest, ACancelledActorThatWaitsAgainAbortsWithTheDeadlockReport) {
@@ -513,4 +639,26 @@ TEST(ActorDeathTest, ACancelledActorThatWaitsAgainAbortsWithTheDeadlockReport) {
                "aborting");
 }
 
+TEST(ActorDeathTest, SpawnFailsCleanlyWhenTheSerialsAreUsedUp) {
+  // In a child process: the serials used up stay used up.
+  auto use_them_up = [] {
+    smarm::detail::skip_serials_to(UINT64_MAX - 2);
+    smarm::run([] {
+      std::fprintf(stderr, "first %s\n", smarm::self().to_string().c_str());
+      JoinHandle last = smarm::spawn([] {});
+      std::fprintf(stderr, "last %s\n", last.pid().to_string().c_str());
+      try {
+        smarm::spawn([] {}).detach();
+      } catch (const std::length_error& e) {
+        std::fprintf(stderr, "then %s\n", e.what());
+      }
+      last.join();
+    });
+    std::exit(0);
+  };
+  EXPECT_EXIT(use_them_up(), testing::ExitedWithCode(0),
+              "first <0.18446744073709551613>\n"
+              "last <1.18446744073709551614>\n"
+              "then smarm::spawn: the process has used up its 2\\^64 - 1 serials\n");
+}
 }  // namespace
