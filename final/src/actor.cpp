@@ -16,6 +16,12 @@
 #include "smarm/context.hpp"
 #include "smarm/stack.hpp"
 
+#if __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#else
+#define VALGRIND_MAKE_MEM_UNDEFINED(addr, len) ((void)(addr), (void)(len))
+#endif
+
 namespace smarm {
 
 std::string Pid::to_string() const {
@@ -140,6 +146,23 @@ struct Scheduler {
   StackPool& pool = StackPool::local();
   Serials serials;
   // [scheduler]
+
+  Scheduler() = default;
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+  Scheduler(Scheduler&&) = delete;
+  Scheduler& operator=(Scheduler&&) = delete;
+  // [uncollected]
+  // Outcomes nobody collected: actors whose handles outlive the run (or went to another thread),
+  // and the first actor's when run() throws Deadlock instead of returning it. Their failures are
+  // reported rather than lost with the table; the handles are inert from now on.
+  ~Scheduler() {
+    for (std::uint32_t i = 0; i < slot_count; ++i) {
+      const Slot& s = slot(i);
+      if (s.state == State::Done && s.failure) report_unjoined(s);
+    }
+  }
+  // [uncollected]
 
   // [lookup]
   [[nodiscard]] Slot& slot(std::uint32_t index) noexcept {
@@ -283,6 +306,9 @@ struct Scheduler {
     const std::uint32_t index = allocate_slot();
     Slot& s = slot(index);
     s.serial = serial;
+    // Under Valgrind, a recycled stack's memory below the frames its last actor returned from is
+    // marked inaccessible; a large callable reaches down there, written from another stack.
+    VALGRIND_MAKE_MEM_UNDEFINED(where, body.size);
     try {
       body.construct(where, from);
     } catch (...) {
@@ -487,6 +513,8 @@ Outcome run(const Body& body, void* from) {
   if (Scheduler::tls != nullptr) {
     throw Error("smarm::run called inside smarm::run: one scheduler per thread");
   }
+  static const bool eh_checked = (check_eh_layout(abi::__cxa_get_globals()), true);
+  (void)eh_checked;
   Scheduler s;
   Scheduler::tls = &s;
   set_running_name(name_running_actor);
@@ -509,6 +537,50 @@ Outcome run(const Body& body, void* from) {
   return outcome;
 }
 // [run]
+
+// [eh_check]
+void check_eh_layout(void* globals) noexcept {
+  // Reads `globals` where EhGlobals says the fields are, and compares with what the runtime
+  // reports: outside any exception, while one unwinds, inside its handler, and after it.
+  struct Probe {
+    const volatile EhGlobals* g = nullptr;
+    bool ok = true;
+    void count_matches() noexcept {
+      ok = ok && g->uncaught == static_cast<unsigned int>(std::uncaught_exceptions());
+    }
+  };
+  struct WhileUnwinding {
+    Probe* probe;
+    explicit WhileUnwinding(Probe* p) noexcept : probe(p) {}
+    WhileUnwinding(const WhileUnwinding&) = delete;
+    WhileUnwinding& operator=(const WhileUnwinding&) = delete;
+    WhileUnwinding(WhileUnwinding&&) = delete;
+    WhileUnwinding& operator=(WhileUnwinding&&) = delete;
+    ~WhileUnwinding() {
+      probe->ok = probe->ok && std::uncaught_exceptions() > 0;
+      probe->count_matches();
+    }
+  };
+  struct Thrown {};
+  Probe probe{static_cast<const volatile EhGlobals*>(globals)};
+  void* const before = probe.g->caught;
+  probe.count_matches();
+  try {
+    const WhileUnwinding unwinding(&probe);
+    throw Thrown{};
+  } catch (const Thrown&) {
+    probe.ok = probe.ok && probe.g->caught != before;  // the handler's exception is on top
+  }
+  probe.count_matches();
+  if (!probe.ok || probe.g->caught != before) {
+    std::fprintf(stderr,
+                 "smarm: this C++ runtime's __cxa_eh_globals is not laid out as smarm expects "
+                 "(the caught exceptions, then the uncaught count); switching actors would "
+                 "corrupt their exception state, so smarm stops here\n");
+    std::abort();
+  }
+}
+// [eh_check]
 
 void skip_serials_to(std::uint64_t serial) noexcept {
   std::uint64_t next = g_next_serial.load(std::memory_order_relaxed);

@@ -1,7 +1,9 @@
 // test_actor.cpp — actors: run, spawn and join with their outcomes, detach, self, yield, park and
 // unpark, stale Pids, misuse outside an actor, the deadlock report, and per-actor exception state.
 #include <smarm/actor.hpp>
+#include <smarm/stack.hpp>
 
+#include <cxxabi.h>
 #include <gtest/gtest.h>
 
 #include <array>
@@ -330,6 +332,84 @@ TEST(Actor, AHandleFromAnotherThreadsRunIsRefusedAndHarmless) {
   first.reset();
 }
 
+TEST(Actor, AFailureWhoseHandleOutlivesRunIsReportedAndTheHandleIsInert) {
+  std::optional<JoinHandle> kept;
+  testing::internal::CaptureStderr();
+  smarm::run([&] { kept = smarm::spawn([] { throw std::runtime_error("outlived its run"); }); });
+  const std::string err = testing::internal::GetCapturedStderr();
+  ASSERT_TRUE(kept.has_value());
+  EXPECT_NE(err.find("smarm: actor " + kept->pid().to_string() +
+                     " ended by an exception nobody joined: outlived its run"),
+            std::string::npos)
+      << err;
+  EXPECT_TRUE(kept->joinable());
+  EXPECT_THROW((void)kept->join(), smarm::NotInActor);  // outside any run
+  std::string error;
+  smarm::run([&] {
+    try {
+      (void)kept->join();
+      ADD_FAILURE() << "joined a handle whose run has ended";
+    } catch (const smarm::Error& e) {
+      error = e.what();
+    }
+  });
+  EXPECT_NE(error.find("the handle belongs to another run"), std::string::npos) << error;
+  kept.reset();  // destroying it is safe, in or out of a run
+}
+
+TEST(Actor, TheFirstActorsFailureIsReportedWhenRunThrowsDeadlock) {
+  Pid first;
+  testing::internal::CaptureStderr();
+  EXPECT_THROW(
+      smarm::run([&] {
+        first = smarm::self();
+        smarm::spawn([] { smarm::park(); }).detach();  // parks for ever: run() will throw Deadlock
+        throw std::runtime_error("the first actor failed");
+      }),
+      smarm::Deadlock);
+  const std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("smarm: actor " + first.to_string() +
+                     " ended by an exception nobody joined: the first actor failed"),
+            std::string::npos)
+      << err;
+}
+
+TEST(Actor, SpawnRefusesACallableLargerThanHalfTheStack) {
+  constexpr std::size_t kHalf = smarm::StackPool::default_size / 2;
+  struct Largest {
+    int* seen;
+    std::array<unsigned char, kHalf - sizeof(int*)> bytes{};
+    void operator()() const { *seen = bytes.front() + bytes.back(); }
+  };
+  static_assert(sizeof(Largest) == kHalf);
+  struct TooLarge {
+    std::array<unsigned char, kHalf + 1> bytes{};
+    void operator()() const {}
+  };
+  // On the heap: a callable this size would fill the spawning actor's own stack.
+  int seen = 0;
+  auto largest = std::make_unique<Largest>();
+  largest->bytes.front() = 1;
+  largest->bytes.back() = 2;
+  largest->seen = &seen;
+  const auto too_large = std::make_unique<TooLarge>();
+  const Outcome outcome = smarm::run([&] {
+    const std::size_t held = smarm::StackPool::local().stats().in_use;
+    try {
+      smarm::spawn(*too_large).detach();
+      ADD_FAILURE() << "spawned a callable of " << sizeof(TooLarge) << " bytes";
+    } catch (const smarm::Error& e) {
+      EXPECT_EQ(std::string(e.what()), "smarm::spawn: the callable (" +
+                                           std::to_string(sizeof(TooLarge)) +
+                                           " bytes) takes more than half of an actor's stack");
+    }
+    EXPECT_EQ(smarm::StackPool::local().stats().in_use, held) << "no stack kept by the refusal";
+    EXPECT_TRUE(smarm::spawn(*largest).join().ok());  // exactly half is accepted
+  });
+  EXPECT_TRUE(outcome.ok());
+  EXPECT_EQ(seen, 3);
+}
+
 TEST(Actor, PidsStayDistinctWhereA32BitGenerationWouldWrap) {
   smarm::run([] {
     JoinHandle first = smarm::spawn([] {});
@@ -606,6 +686,24 @@ TEST(Actor, UncaughtExceptionsCountsTheActorsOwn) {
   EXPECT_EQ(before, 1);
   EXPECT_EQ(after, 1);
   EXPECT_EQ(other, 0);
+}
+
+TEST(Actor, TheExceptionStateLayoutIsCheckedAgainstTheRuntime) {
+  smarm::detail::check_eh_layout(abi::__cxa_get_globals());  // returns: the layout is as expected
+  try {
+    throw std::runtime_error("inside a handler");
+  } catch (const std::runtime_error&) {
+    smarm::detail::check_eh_layout(abi::__cxa_get_globals());  // relative to the state it finds
+  }
+}
+
+TEST(ActorDeathTest, AnExceptionStateOfAnotherLayoutStopsTheProcessLoudly) {
+  struct {
+    void* caught = nullptr;
+    unsigned int uncaught = 0;
+  } frozen;  // laid out as expected, but not where the runtime keeps its state: it never changes
+  EXPECT_DEATH(smarm::detail::check_eh_layout(&frozen),
+               "smarm: this C\\+\\+ runtime's __cxa_eh_globals is not laid out as smarm expects");
 }
 
 // ---- overflow reports name the actor

@@ -139,6 +139,8 @@ class Outcome {
 ///
 /// A handle works in the run (on the thread) that spawned its actor. Anywhere else it is inert:
 /// join() fails with Error and destroying it does nothing, since its Pid names no actor there.
+/// If the run ends while the handle still holds an actor that has failed, run() reports that
+/// failure on stderr, as for a detached actor.
 class JoinHandle {
  public:
   /// \brief A handle to no actor.
@@ -190,6 +192,12 @@ struct Body {
 JoinHandle spawn(const Body& body, void* from);
 /// \brief smarm::run, type-erased: `from` points at the callable that `body` describes.
 Outcome run(const Body& body, void* from);
+
+/// \brief Checks that `globals`, taken for the calling thread's `__cxa_eh_globals`, holds the C++
+/// exception state where the scheduler's switch expects it, by throwing and catching an exception
+/// and comparing with std::uncaught_exceptions(); on a mismatch, reports it on stderr and aborts.
+/// run() checks `abi::__cxa_get_globals()` once per process; tests also give it impostors.
+void check_eh_layout(void* globals) noexcept;
 
 /// \brief For tests: the next serial the calling thread draws is at least `serial`. Serials only
 /// move forward, so no two actors ever share one; the hook lets a test reach serials past 2^32, or
