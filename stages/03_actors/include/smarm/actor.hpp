@@ -193,17 +193,6 @@ JoinHandle spawn(const Body& body, void* from);
 /// \brief smarm::run, type-erased: `from` points at the callable that `body` describes.
 Outcome run(const Body& body, void* from);
 
-/// \brief Checks that `globals`, taken for the calling thread's `__cxa_eh_globals`, holds the C++
-/// exception state where the scheduler's switch expects it, by throwing and catching an exception
-/// and comparing with std::uncaught_exceptions(); on a mismatch, reports it on stderr and aborts.
-/// run() checks `abi::__cxa_get_globals()` once per process; tests also give it impostors.
-void check_eh_layout(void* globals) noexcept;
-
-/// \brief For tests: the next serial the calling thread draws is at least `serial`. Serials only
-/// move forward, so no two actors ever share one; the hook lets a test reach serials past 2^32, or
-/// the end of the 64-bit range, without spawning that many actors first.
-void skip_serials_to(std::uint64_t serial) noexcept;
-
 /// \brief The Body of the callable type `F`: moved from when `F` is an rvalue, copied otherwise.
 template <class F>
 Body body_of() {
@@ -220,6 +209,17 @@ Body body_of() {
   };
 }
 // [body]
+
+/// \brief Checks that `globals`, taken for the calling thread's `__cxa_eh_globals`, holds the C++
+/// exception state where the scheduler's switch expects it, by throwing and catching an exception
+/// and comparing with std::uncaught_exceptions(); on a mismatch, reports it on stderr and aborts.
+/// run() checks `abi::__cxa_get_globals()` once per process; tests also give it impostors.
+void check_eh_layout(void* globals) noexcept;
+
+/// \brief For tests: the next serial the calling thread draws is at least `serial`. Serials only
+/// move forward, so no two actors ever share one; the hook lets a test reach serials past 2^32, or
+/// the end of the 64-bit range, without spawning that many actors first.
+void skip_serials_to(std::uint64_t serial) noexcept;
 
 }  // namespace detail
 
