@@ -1,11 +1,13 @@
-// actor.cpp — the scheduler of stage 03: the slot table with its generations and free list, the
-// intrusive run queue, the switch between actors that carries their exception state, join,
-// park/unpark, and the deadlock report.
+// actor.cpp — the scheduler of stage 03: the process-wide serials that make every Pid unique, the
+// slot table with its free list, the intrusive run queue, the switch between actors that carries
+// their exception state, join, park/unpark, and the deadlock report.
 #include "smarm/actor.hpp"
 
 #include <cxxabi.h>
 
+#include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -13,6 +15,12 @@
 
 #include "smarm/context.hpp"
 #include "smarm/stack.hpp"
+
+#if __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#else
+#define VALGRIND_MAKE_MEM_UNDEFINED(addr, len) ((void)(addr), (void)(len))
+#endif
 
 namespace smarm {
 
@@ -22,14 +30,14 @@ std::string Pid::to_string() const {
   std::string s = "<";
   s += std::to_string(index_);
   s += '.';
-  s += std::to_string(generation_);
+  s += std::to_string(serial_);
   s += '>';
   return s;
 }
 
 StalePid::StalePid(const char* what, Pid pid)
     : Error(std::string(what) + ": stale pid " + pid.to_string() +
-            " (that actor has ended; its slot may hold another actor now)"),
+            " (no actor of this run has it: that actor has ended, or it belongs to another run)"),
       pid_(pid) {}
 
 Deadlock::Deadlock(const std::string& report, std::vector<Pid> parked)
@@ -39,6 +47,37 @@ namespace detail {
 namespace {
 
 constexpr std::uint32_t kNone = UINT32_MAX;
+
+// [serials]
+// Every actor of the process gets its serial from this one counter, so no Pid can name an actor
+// of another run or another thread. A scheduler takes serials in blocks: one atomic operation
+// per kSerialBlock spawns, none in the others.
+constexpr std::uint64_t kSerialBlock = 1024;
+constexpr std::uint64_t kSerialEnd = UINT64_MAX;  // never handed out: the counter cannot wrap
+std::atomic<std::uint64_t> g_next_serial{1};      // 0 is the null Pid's
+
+struct Serials {
+  std::uint64_t next = 0;
+  std::uint64_t end = 0;  // this block is [next, end)
+
+  std::uint64_t take() {
+    if (next == end) refill();
+    return next++;
+  }
+  void refill() {
+    std::uint64_t first = g_next_serial.load(std::memory_order_relaxed);
+    std::uint64_t count = 0;
+    do {
+      if (first == kSerialEnd) {
+        throw std::length_error("smarm::spawn: the process has used up its 2^64 - 1 serials");
+      }
+      count = std::min(kSerialBlock, kSerialEnd - first);
+    } while (!g_next_serial.compare_exchange_weak(first, first + count, std::memory_order_relaxed));
+    next = first;
+    end = first + count;
+  }
+};
+// [serials]
 
 // [eh]
 // The per-thread C++ exception state that libstdc++ (and libc++abi alike) keep in
@@ -58,13 +97,16 @@ EhGlobals& thread_eh_globals() noexcept {
 // [states]
 enum class State : std::uint8_t { Free, Runnable, Running, Parked, Done };
 enum class Wait : std::uint8_t { None, Park, Join };
+// An actor is cancelled at most once: a deadlock marks it Pending, and its wait delivers it.
+enum class Cancel : std::uint8_t { None, Pending, Delivered };
 // [states]
 
 }  // namespace
 
 // [slot]
-// One actor, or a free slot. Slots never move: the table grows by whole chunks.
-struct Slot {
+// One actor, or a free slot. Slots never move: the table grows by whole chunks. Aligned to a
+// cache line, a slot is 128 bytes (without ASan), so finding one is a shift, not a multiply.
+struct alignas(64) Slot {
   Context ctx;
   Stack stack;
   void* body = nullptr;  // the actor's callable, at the top of its own stack
@@ -72,16 +114,16 @@ struct Slot {
   void (*destroy)(void*) noexcept = nullptr;
   std::exception_ptr failure;
   EhGlobals eh;
-  std::uint32_t index = 0;
-  std::uint32_t generation = 0;
-  std::uint32_t next = kNone;  // the run queue, or the free list
-  Pid joiner;                  // the actor parked in join() on this one
-  Pid joining;                 // the actor this one is joining, for the deadlock report
+  std::uint64_t serial = 0;       // the actor's, or its last one's while the slot is free
+  std::uint32_t index = 0;        // the slot's own
+  std::uint32_t next = kNone;     // the run queue, or the free list
+  std::uint32_t joiner = kNone;   // the actor parked in join() on this one
+  std::uint32_t joining = kNone;  // the actor this one is joining (kept by its handle)
   State state = State::Free;
   Wait wait = Wait::None;
-  bool handle = false;     // a JoinHandle (or run() itself) will collect the outcome
-  bool permit = false;     // an unpark() that arrived while the actor was not parked
-  bool cancelled = false;  // run() is unwinding it after a deadlock
+  Cancel cancel = Cancel::None;  // run() unwinds it after a deadlock, once
+  bool handle = false;           // a JoinHandle (or run() itself) will collect the outcome
+  bool permit = false;           // an unpark() that arrived while the actor was not parked
 };
 // [slot]
 
@@ -102,10 +144,25 @@ struct Scheduler {
   EhGlobals loop_eh;
   EhGlobals& eh = thread_eh_globals();
   StackPool& pool = StackPool::local();
-  std::uint64_t run_id;
-
-  explicit Scheduler(std::uint64_t id) : run_id(id) {}
+  Serials serials;
   // [scheduler]
+
+  Scheduler() = default;
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+  Scheduler(Scheduler&&) = delete;
+  Scheduler& operator=(Scheduler&&) = delete;
+  // [uncollected]
+  // Outcomes nobody collected: actors whose handles outlive the run (or went to another thread),
+  // and the first actor's when run() throws Deadlock instead of returning it. Their failures are
+  // reported rather than lost with the table; the handles are inert from now on.
+  ~Scheduler() {
+    for (std::uint32_t i = 0; i < slot_count; ++i) {
+      const Slot& s = slot(i);
+      if (s.state == State::Done && s.failure) report_unjoined(s);
+    }
+  }
+  // [uncollected]
 
   // [lookup]
   [[nodiscard]] Slot& slot(std::uint32_t index) noexcept {
@@ -115,14 +172,19 @@ struct Scheduler {
     return (*chunks[index >> kChunkBits])[index & (kChunk - 1)];
   }
   Slot& running() noexcept { return slot(current); }
-  [[nodiscard]] static Pid pid_of(const Slot& s) noexcept { return {s.index, s.generation}; }
+  [[nodiscard]] static Pid pid_of(const Slot& s) noexcept { return {s.index, s.serial}; }
+
+  // The slot of `pid` if it is an actor of this run, else null. A Pid of another run, on this
+  // thread or another, may have any index, but its serial is in no slot of this table.
+  [[nodiscard]] Slot* find(Pid pid) noexcept {
+    if (pid.index() >= slot_count) return nullptr;
+    Slot& s = slot(pid.index());
+    return s.serial == pid.serial() && s.state != State::Free ? &s : nullptr;
+  }
 
   // The slot `pid` names, or StalePid.
   Slot& checked(Pid pid, const char* what) {
-    if (pid.index() < slot_count) {
-      Slot& s = slot(pid.index());
-      if (s.generation == pid.generation() && s.state != State::Free) return s;
-    }
+    if (Slot* s = find(pid)) return *s;
     throw StalePid(what, pid);
   }
   // [lookup]
@@ -165,11 +227,11 @@ struct Scheduler {
     return slot_count++;
   }
   void free_slot(Slot& s) noexcept {
-    s.state = State::Free;
+    s.state = State::Free;  // every Pid of the ended actor is stale from now on
     s.failure = nullptr;
-    s.handle = s.permit = s.cancelled = false;
-    s.joiner = s.joining = Pid{};
-    ++s.generation;  // every Pid of the ended actor is stale from now on
+    s.handle = s.permit = false;
+    s.cancel = Cancel::None;
+    s.joiner = s.joining = kNone;
     s.next = free_head;
     free_head = s.index;
   }
@@ -197,12 +259,18 @@ struct Scheduler {
   // actor, or of the loop when there is none.
   void switch_away(Slot& me) noexcept { transfer(&me, pop()); }
 
-  void suspend(Slot& me, Wait why) {
+  // Returns true when the wait's own event woke the actor. A deadlock's cancellation throws
+  // ActorCancelled instead, unless the actor is unwinding (it waits in a destructor, where a throw
+  // would call std::terminate): then the wait returns false, and its caller gives up waiting.
+  [[nodiscard]] bool suspend(Slot& me, Wait why) {
     me.state = State::Parked;
     me.wait = why;
     switch_away(me);
     me.wait = Wait::None;
-    if (me.cancelled) throw ActorCancelled{};
+    if (me.cancel != Cancel::Pending) return true;
+    me.cancel = Cancel::Delivered;
+    if (std::uncaught_exceptions() > 0) return false;  // this actor's own: transfer swaps it in
+    throw ActorCancelled{};
   }
   // [transfer]
 
@@ -227,6 +295,7 @@ struct Scheduler {
       throw Error("smarm::spawn: the callable (" + std::to_string(body.size) +
                   " bytes) takes more than half of an actor's stack");
     }
+    const std::uint64_t serial = serials.take();
     Stack stack = pool.acquire();
     const std::span<std::byte> memory = stack.usable();
     // The callable goes at the very top of the stack; the context's start record and first
@@ -239,6 +308,10 @@ struct Scheduler {
     std::byte* where = memory.data() + below;
     const std::uint32_t index = allocate_slot();
     Slot& s = slot(index);
+    s.serial = serial;
+    // Under Valgrind, a recycled stack's memory below the frames its last actor returned from is
+    // marked inaccessible; a large callable reaches down there, written from another stack.
+    VALGRIND_MAKE_MEM_UNDEFINED(where, body.size);
     try {
       body.construct(where, from);
     } catch (...) {
@@ -271,12 +344,9 @@ struct Scheduler {
     }
     s.stack.reset();
     --live;
-    if (s.joiner) {
-      Slot& j = slot(s.joiner.index());
-      if (j.generation == s.joiner.generation() && j.state == State::Parked &&
-          j.wait == Wait::Join) {
-        push(j);
-      }
+    if (s.joiner != kNone) {
+      Slot& j = slot(s.joiner);
+      if (j.state == State::Parked && j.wait == Wait::Join && j.joining == s.index) push(j);
     }
     if (!s.handle) forget(s);
   }
@@ -304,8 +374,7 @@ struct Scheduler {
     }
   }
 
-  void detach(Pid pid) noexcept {
-    Slot& s = slot(pid.index());
+  void detach(Slot& s) noexcept {
     s.handle = false;
     if (s.state == State::Done) forget(s);
   }
@@ -331,14 +400,16 @@ struct Scheduler {
       pool.idle();  // nothing is runnable: the pool may give back memory it no longer needs
       if (live == 0) break;
       // Nothing can run, yet actors are alive: all are parked and only an actor could wake one.
-      std::vector<Pid> parked = collect_parked();
+      const std::vector<Pid> parked = collect_parked();
       if (report.empty()) report = deadlock_report(parked);
-      deadlocked.insert(deadlocked.end(), parked.begin(), parked.end());
-      for (Pid pid : parked) {  // unwind them, so that their destructors run
+      for (Pid pid : parked) {  // unwind them, so that their destructors run; each one once
         Slot& s = slot(pid.index());
-        s.cancelled = true;
+        if (s.cancel != Cancel::None) continue;
+        s.cancel = Cancel::Pending;
         push(s);
+        deadlocked.push_back(pid);
       }
+      if (run_head == kNone) abort_deadlock(parked);  // all were cancelled once, and wait again
     }
     if (!deadlocked.empty()) throw Deadlock(report, std::move(deadlocked));
   }
@@ -353,21 +424,30 @@ struct Scheduler {
   }
 
   // [deadlock_report]
-  std::string deadlock_report(const std::vector<Pid>& parked) {
+  [[nodiscard]] std::string deadlock_report(const std::vector<Pid>& parked) const {
     constexpr std::size_t kListed = 16;
     std::string r = "smarm: deadlock: " + std::to_string(parked.size()) +
                     " actor(s) parked and nothing can wake them:";
     for (std::size_t i = 0; i < parked.size() && i < kListed; ++i) {
       const Slot& s = slot(parked[i].index());
       r += (i == 0 ? " " : ", ") + parked[i].to_string();
-      r += s.wait == Wait::Join ? " joining " + s.joining.to_string() : " in park()";
+      r += s.wait == Wait::Join ? " joining " + pid_of(slot(s.joining)).to_string() : " in park()";
     }
     if (parked.size() > kListed) r += ", and " + std::to_string(parked.size() - kListed) + " more";
     return r;
   }
+
+  // Cancelling again would only repeat what failed: stop, as Go stops at any deadlock.
+  [[noreturn]] void abort_deadlock(const std::vector<Pid>& parked) const noexcept {
+    std::fprintf(stderr,
+                 "%s\nsmarm: deadlock again: every actor above was cancelled once and waits "
+                 "again; aborting\n",
+                 deadlock_report(parked).c_str());
+    std::abort();
+  }
   // [deadlock_report]
 
-  static JoinHandle handle(Pid pid, std::uint64_t run) noexcept { return {pid, run}; }
+  static JoinHandle handle(Pid pid) noexcept { return JoinHandle(pid); }
 
   static thread_local Scheduler* tls;
 };
@@ -375,8 +455,6 @@ struct Scheduler {
 thread_local Scheduler* Scheduler::tls = nullptr;
 
 namespace {
-
-thread_local std::uint64_t runs_on_this_thread = 0;
 
 Scheduler& scheduler(const char* what) {
   if (Scheduler::tls == nullptr) {
@@ -396,23 +474,32 @@ Scheduler& in_actor(const char* what) {
 // formats by hand).
 std::size_t name_running_actor(char* out, std::size_t capacity) noexcept {
   const Scheduler* s = Scheduler::tls;
-  if (s == nullptr || s->current == kNone || capacity < 24) return 0;
+  if (s == nullptr || s->current == kNone) return 0;
   std::size_t n = 0;
-  auto put_number = [&](std::uint32_t v) {
-    std::array<char, 10> digits{};
+  bool fits = true;
+  auto put = [&](char c) {
+    if (n + 1 < capacity) {
+      out[n++] = c;
+    } else {
+      fits = false;
+    }
+  };
+  auto put_number = [&](std::uint64_t v) {
+    std::array<char, 20> digits{};
     std::size_t count = 0;
     do {
       digits[count++] = static_cast<char>('0' + v % 10);
       v /= 10;
     } while (v != 0);
-    while (count != 0) out[n++] = digits[--count];
+    while (count != 0) put(digits[--count]);
   };
   const Slot& actor = s->slot(s->current);
-  out[n++] = '<';
+  put('<');
   put_number(actor.index);
-  out[n++] = '.';
-  put_number(actor.generation);
-  out[n++] = '>';
+  put('.');
+  put_number(actor.serial);
+  put('>');
+  if (!fits) return 0;  // a cut name would mislead: the report goes without one
   out[n] = '\0';
   return n;
 }
@@ -422,7 +509,7 @@ std::size_t name_running_actor(char* out, std::size_t capacity) noexcept {
 
 JoinHandle spawn(const Body& body, void* from) {
   Scheduler& s = scheduler("smarm::spawn");
-  return Scheduler::handle(s.spawn(body, from), s.run_id);
+  return Scheduler::handle(s.spawn(body, from));
 }
 
 // [run]
@@ -430,7 +517,9 @@ Outcome run(const Body& body, void* from) {
   if (Scheduler::tls != nullptr) {
     throw Error("smarm::run called inside smarm::run: one scheduler per thread");
   }
-  Scheduler s(++runs_on_this_thread);
+  static const bool eh_checked = (check_eh_layout(abi::__cxa_get_globals()), true);
+  (void)eh_checked;
+  Scheduler s;
   Scheduler::tls = &s;
   set_running_name(name_running_actor);
   struct Leave {
@@ -453,6 +542,58 @@ Outcome run(const Body& body, void* from) {
 }
 // [run]
 
+// [eh_check]
+void check_eh_layout(void* globals) noexcept {
+  // Reads `globals` where EhGlobals says the fields are, and compares with what the runtime
+  // reports: outside any exception, while one unwinds, inside its handler, and after it.
+  struct Probe {
+    const volatile EhGlobals* g = nullptr;
+    bool ok = true;
+    void count_matches() noexcept {
+      ok = ok && g->uncaught == static_cast<unsigned int>(std::uncaught_exceptions());
+    }
+  };
+  struct WhileUnwinding {
+    Probe* probe;
+    explicit WhileUnwinding(Probe* p) noexcept : probe(p) {}
+    WhileUnwinding(const WhileUnwinding&) = delete;
+    WhileUnwinding& operator=(const WhileUnwinding&) = delete;
+    WhileUnwinding(WhileUnwinding&&) = delete;
+    WhileUnwinding& operator=(WhileUnwinding&&) = delete;
+    ~WhileUnwinding() {
+      probe->ok = probe->ok && std::uncaught_exceptions() > 0;
+      probe->count_matches();
+    }
+  };
+  struct Thrown {};
+  Probe probe{static_cast<const volatile EhGlobals*>(globals)};
+  void* const before = probe.g->caught;
+  probe.count_matches();
+  try {
+    const WhileUnwinding unwinding(&probe);
+    throw Thrown{};
+  } catch (const Thrown&) {
+    probe.ok = probe.ok && probe.g->caught != before;  // the handler's exception is on top
+  }
+  probe.count_matches();
+  if (!probe.ok || probe.g->caught != before) {
+    std::fprintf(stderr,
+                 "smarm: this C++ runtime's __cxa_eh_globals is not laid out as smarm expects "
+                 "(the caught exceptions, then the uncaught count); switching actors would "
+                 "corrupt their exception state, so smarm stops here\n");
+    std::abort();
+  }
+}
+// [eh_check]
+
+void skip_serials_to(std::uint64_t serial) noexcept {
+  std::uint64_t next = g_next_serial.load(std::memory_order_relaxed);
+  while (next < serial &&
+         !g_next_serial.compare_exchange_weak(next, serial, std::memory_order_relaxed)) {
+  }
+  if (Scheduler::tls != nullptr) Scheduler::tls->serials = {};  // its block is drawn anew
+}
+
 }  // namespace detail
 
 using detail::Scheduler;
@@ -461,7 +602,6 @@ JoinHandle& JoinHandle::operator=(JoinHandle&& other) noexcept {
   if (this != &other) {
     detach();
     pid_ = std::exchange(other.pid_, Pid{});
-    run_ = other.run_;
   }
   return *this;
 }
@@ -470,23 +610,33 @@ JoinHandle& JoinHandle::operator=(JoinHandle&& other) noexcept {
 Outcome JoinHandle::join() {
   Scheduler& s = detail::in_actor("smarm::JoinHandle::join");
   if (!pid_) throw Error("smarm::JoinHandle::join: the handle is empty (joined or detached)");
-  if (run_ != s.run_id) throw Error("smarm::JoinHandle::join: the handle is from another run");
-  detail::Slot& me = s.running();
-  if (pid_ == Scheduler::pid_of(me)) {
-    throw Error("smarm::JoinHandle::join: an actor cannot join itself");
+  detail::Slot* const found = s.find(pid_);  // in its own run, the handle keeps the slot
+  if (found == nullptr) {
+    throw Error(
+        "smarm::JoinHandle::join: the handle belongs to another run (on this thread or another, "
+        "running or ended)");
   }
-  detail::Slot& target = s.slot(pid_.index());  // the handle keeps the slot: never stale
+  detail::Slot& target = *found;
+  detail::Slot& me = s.running();
+  if (&target == &me) throw Error("smarm::JoinHandle::join: an actor cannot join itself");
   while (target.state != detail::State::Done) {
-    target.joiner = Scheduler::pid_of(me);
-    me.joining = pid_;
+    target.joiner = me.index;
+    me.joining = target.index;
+    bool woken = false;
     try {
-      s.suspend(me, detail::Wait::Join);
+      woken = s.suspend(me, detail::Wait::Join);
     } catch (...) {
-      target.joiner = me.joining = Pid{};
+      target.joiner = me.joining = detail::kNone;
       throw;
     }
+    if (!woken && target.state != detail::State::Done) {
+      // Cancelled while unwinding: give up the join, and let the actor end unjoined.
+      target.joiner = me.joining = detail::kNone;
+      detach();
+      return Outcome(std::make_exception_ptr(ActorCancelled{}));
+    }
   }
-  target.joiner = me.joining = Pid{};
+  target.joiner = me.joining = detail::kNone;
   Outcome outcome(std::move(target.failure));
   s.free_slot(target);
   pid_ = Pid{};
@@ -496,7 +646,10 @@ Outcome JoinHandle::join() {
 
 void JoinHandle::detach() noexcept {
   if (!pid_) return;
-  if (Scheduler::tls != nullptr && Scheduler::tls->run_id == run_) Scheduler::tls->detach(pid_);
+  // Only in its own run: elsewhere the Pid names no actor, and the handle is inert.
+  if (Scheduler::tls != nullptr) {
+    if (detail::Slot* s = Scheduler::tls->find(pid_)) Scheduler::tls->detach(*s);
+  }
   pid_ = Pid{};
 }
 
@@ -519,12 +672,11 @@ void yield_now() {
 void park() {
   Scheduler& s = detail::in_actor("smarm::park");
   detail::Slot& me = s.running();
-  if (me.cancelled) throw ActorCancelled{};
   if (me.permit) {
     me.permit = false;
     return;
   }
-  s.suspend(me, detail::Wait::Park);
+  (void)s.suspend(me, detail::Wait::Park);  // cancelled while unwinding: returns early
 }
 
 void unpark(Pid pid) {

@@ -1,12 +1,21 @@
 // test_actor.cpp — actors: run, spawn and join with their outcomes, detach, self, yield, park and
 // unpark, stale Pids, misuse outside an actor, the deadlock report, and per-actor exception state.
 #include <smarm/actor.hpp>
+#include <smarm/stack.hpp>
 
+#include <cxxabi.h>
 #include <gtest/gtest.h>
 
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "../support/overflow.hpp"
@@ -17,13 +26,16 @@ using smarm::JoinHandle;
 using smarm::Outcome;
 using smarm::Pid;
 
-TEST(Pid, IsWrittenAsIndexDotGeneration) {
+TEST(Pid, IsWrittenAsIndexDotSerial) {
   EXPECT_EQ(Pid(3, 7).to_string(), "<3.7>");
+  EXPECT_EQ(Pid(4096, UINT64_MAX - 1).to_string(), "<4096.18446744073709551614>");
   EXPECT_EQ(Pid().to_string(), "<none>");
   EXPECT_FALSE(Pid());
   EXPECT_TRUE(Pid(0, 0));
   EXPECT_EQ(Pid(1, 2), Pid(1, 2));
   EXPECT_NE(Pid(1, 2), Pid(1, 3));
+  EXPECT_NE(Pid(1, 2), Pid(1, 2 + (std::uint64_t{1} << 32)));
+  EXPECT_NE(Pid(1, 2), Pid(2, 2));
 }
 
 TEST(Actor, RunReturnsWhenNoActorIsLeft) {
@@ -237,6 +249,194 @@ TEST(Actor, AStalePidIsRejectedAndNeverReachesTheNewActor) {
   });
 }
 
+TEST(Actor, APidFromAnEarlierRunIsStaleInTheNext) {
+  Pid old;
+  smarm::run([&] {
+    JoinHandle h = smarm::spawn([] {});
+    old = h.pid();
+    h.join();
+  });
+  smarm::run([&] {
+    bool woke = false;
+    JoinHandle h = smarm::spawn([&] {
+      smarm::park();
+      woke = true;
+    });
+    EXPECT_EQ(h.pid().index(), old.index()) << "the new run's table starts afresh";
+    EXPECT_NE(h.pid(), old);
+    smarm::yield_now();  // h parks
+    EXPECT_THROW(smarm::unpark(old), smarm::StalePid);
+    smarm::yield_now();
+    EXPECT_FALSE(woke) << "a Pid of the earlier run must not wake this run's actor";
+    smarm::unpark(h.pid());
+    h.join();
+    EXPECT_TRUE(woke);
+  });
+}
+
+TEST(Actor, AHandleFromAnotherThreadsRunIsRefusedAndHarmless) {
+  // Thread A's run: handles to actors at slots 1 and 2 and past the first chunk outlive it.
+  std::optional<JoinHandle> first, second, far;
+  std::thread([&] {
+    smarm::run([&] {
+      std::vector<JoinHandle> handles;
+      for (int i = 0; i < 4097; ++i) {
+        handles.push_back(smarm::spawn([] {}));
+        if (i % 64 == 63) smarm::yield_now();  // let them end, so few stacks are held at once
+      }
+      first = std::move(handles[0]);
+      second = std::move(handles[1]);
+      far = std::move(handles[4096]);
+    });
+  }).join();
+  ASSERT_EQ(first->pid().index(), 1U);
+  ASSERT_EQ(second->pid().index(), 2U);
+  ASSERT_GE(far->pid().index(), 4096U);
+
+  // Thread B's run has its own actors in slots 1 and 2, and a table of one chunk.
+  std::string join_error;
+  std::string b_failure;
+  std::thread([&] {
+    try {
+      smarm::run([&] {
+        JoinHandle mine = smarm::spawn([] {});
+        JoinHandle failing = smarm::spawn([] { throw std::runtime_error("B's own failure"); });
+        smarm::yield_now();  // both end; their slots keep their outcomes for these handles
+        EXPECT_EQ(mine.pid().index(), first->pid().index());
+        try {
+          (void)first->join();
+          ADD_FAILURE() << "joined an actor of another thread's run";
+        } catch (const smarm::Error& e) {
+          join_error = e.what();
+        }
+        EXPECT_THROW(smarm::unpark(first->pid()), smarm::StalePid);
+        second.reset();  // must not detach `failing`, which sits in the same slot index
+        far.reset();     // an index past this run's table: must not be looked up
+        EXPECT_TRUE(mine.join().ok());
+        const Outcome outcome = failing.join();
+        ASSERT_FALSE(outcome.ok());
+        try {
+          outcome.rethrow_if_failed();
+        } catch (const std::runtime_error& e) {
+          b_failure = e.what();
+        }
+      });
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "B's run threw: " << e.what();
+    }
+  }).join();
+  EXPECT_NE(join_error.find("smarm::JoinHandle::join: the handle belongs to another run"),
+            std::string::npos)
+      << join_error;
+  EXPECT_EQ(b_failure, "B's own failure");
+  first.reset();
+}
+
+TEST(Actor, AFailureWhoseHandleOutlivesRunIsReportedAndTheHandleIsInert) {
+  std::optional<JoinHandle> kept;
+  testing::internal::CaptureStderr();
+  smarm::run([&] { kept = smarm::spawn([] { throw std::runtime_error("outlived its run"); }); });
+  const std::string err = testing::internal::GetCapturedStderr();
+  ASSERT_TRUE(kept.has_value());
+  EXPECT_NE(err.find("smarm: actor " + kept->pid().to_string() +
+                     " ended by an exception nobody joined: outlived its run"),
+            std::string::npos)
+      << err;
+  EXPECT_TRUE(kept->joinable());
+  EXPECT_THROW((void)kept->join(), smarm::NotInActor);  // outside any run
+  std::string error;
+  smarm::run([&] {
+    try {
+      (void)kept->join();
+      ADD_FAILURE() << "joined a handle whose run has ended";
+    } catch (const smarm::Error& e) {
+      error = e.what();
+    }
+  });
+  EXPECT_NE(error.find("the handle belongs to another run"), std::string::npos) << error;
+  kept.reset();  // destroying it is safe, in or out of a run
+}
+
+TEST(Actor, TheFirstActorsFailureIsReportedWhenRunThrowsDeadlock) {
+  Pid first;
+  testing::internal::CaptureStderr();
+  EXPECT_THROW(
+      smarm::run([&] {
+        first = smarm::self();
+        smarm::spawn([] { smarm::park(); }).detach();  // parks for ever: run() will throw Deadlock
+        throw std::runtime_error("the first actor failed");
+      }),
+      smarm::Deadlock);
+  const std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("smarm: actor " + first.to_string() +
+                     " ended by an exception nobody joined: the first actor failed"),
+            std::string::npos)
+      << err;
+}
+
+TEST(Actor, SpawnRefusesACallableLargerThanHalfTheStack) {
+  constexpr std::size_t kHalf = smarm::StackPool::default_size / 2;
+  struct Largest {
+    int* seen;
+    std::array<unsigned char, kHalf - sizeof(int*)> bytes{};
+    void operator()() const { *seen = bytes.front() + bytes.back(); }
+  };
+  static_assert(sizeof(Largest) == kHalf);
+  struct TooLarge {
+    std::array<unsigned char, kHalf + 1> bytes{};
+    void operator()() const {}
+  };
+  // On the heap: a callable this size would fill the spawning actor's own stack.
+  int seen = 0;
+  auto largest = std::make_unique<Largest>();
+  largest->bytes.front() = 1;
+  largest->bytes.back() = 2;
+  largest->seen = &seen;
+  const auto too_large = std::make_unique<TooLarge>();
+  const Outcome outcome = smarm::run([&] {
+    const std::size_t held = smarm::StackPool::local().stats().in_use;
+    try {
+      smarm::spawn(*too_large).detach();
+      ADD_FAILURE() << "spawned a callable of " << sizeof(TooLarge) << " bytes";
+    } catch (const smarm::Error& e) {
+      EXPECT_EQ(std::string(e.what()), "smarm::spawn: the callable (" +
+                                           std::to_string(sizeof(TooLarge)) +
+                                           " bytes) takes more than half of an actor's stack");
+    }
+    EXPECT_EQ(smarm::StackPool::local().stats().in_use, held) << "no stack kept by the refusal";
+    EXPECT_TRUE(smarm::spawn(*largest).join().ok());  // exactly half is accepted
+  });
+  EXPECT_TRUE(outcome.ok());
+  EXPECT_EQ(seen, 3);
+}
+
+TEST(Actor, PidsStayDistinctWhereA32BitGenerationWouldWrap) {
+  smarm::run([] {
+    JoinHandle first = smarm::spawn([] {});
+    const Pid old = first.pid();
+    first.join();
+    // The serial a 32-bit number would confuse with the old one, for the same slot.
+    smarm::detail::skip_serials_to(old.serial() + (std::uint64_t{1} << 32));
+    bool woke = false;
+    JoinHandle again = smarm::spawn([&] {
+      smarm::park();
+      woke = true;
+    });
+    ASSERT_EQ(again.pid().index(), old.index()) << "the slot is reused";
+    EXPECT_EQ(again.pid().serial(), old.serial() + (std::uint64_t{1} << 32));
+    EXPECT_NE(again.pid(), old);
+    EXPECT_EQ(again.pid().to_string(),
+              "<" + std::to_string(old.index()) + "." + std::to_string(again.pid().serial()) + ">");
+    smarm::yield_now();  // `again` parks
+    EXPECT_THROW(smarm::unpark(old), smarm::StalePid);
+    smarm::yield_now();
+    EXPECT_FALSE(woke);
+    smarm::unpark(again.pid());
+    again.join();
+    EXPECT_TRUE(woke);
+  });
+}
+
 TEST(Actor, ActorCallsOutsideAnActorAreClearErrors) {
   auto message = [](auto call) -> std::string {
     try {
@@ -291,12 +491,15 @@ struct Unwound {
 
 TEST(Actor, ADeadlockIsReportedWithTheParkedActorsAndDoesNotHang) {
   int unwound = 0;
+  Pid first, sleeping;
   try {
     smarm::run([&] {
       JoinHandle sleeper = smarm::spawn([&] {
         const Unwound guard{&unwound};
         smarm::park();  // nobody will unpark it
       });
+      first = smarm::self();
+      sleeping = sleeper.pid();
       const Unwound guard{&unwound};
       sleeper.join();  // and nobody can end it
     });
@@ -306,12 +509,116 @@ TEST(Actor, ADeadlockIsReportedWithTheParkedActorsAndDoesNotHang) {
     EXPECT_NE(what.find("smarm: deadlock: 2 actor(s) parked and nothing can wake them:"),
               std::string::npos)
         << what;
-    EXPECT_NE(what.find("<0.0> joining <1.0>"), std::string::npos) << what;
-    EXPECT_NE(what.find("<1.0> in park()"), std::string::npos) << what;
-    EXPECT_EQ(e.parked().size(), 2u);
+    EXPECT_NE(what.find(first.to_string() + " joining " + sleeping.to_string() + ", " +
+                        sleeping.to_string() + " in park()"),
+              std::string::npos)
+        << what;
+    EXPECT_EQ(e.parked(), (std::vector<Pid>{first, sleeping}));
   }
   EXPECT_EQ(unwound, 2);
   EXPECT_TRUE(smarm::run([] {}).ok()) << "the thread can run again";
+}
+
+// Joins in its destructor, as std::jthread does: the scoped-join pattern.
+struct ScopedJoin {
+  JoinHandle handle;
+  Outcome* joined;
+  bool* done;
+  ScopedJoin(JoinHandle h, Outcome* j, bool* d) : handle(std::move(h)), joined(j), done(d) {}
+  ScopedJoin(const ScopedJoin&) = delete;
+  ScopedJoin& operator=(const ScopedJoin&) = delete;
+  ~ScopedJoin() {
+    if (handle.joinable()) *joined = handle.join();
+    *done = true;
+  }
+};
+
+bool ended_by_cancellation(const Outcome& outcome) {
+  try {
+    outcome.rethrow_if_failed();
+  } catch (const smarm::ActorCancelled&) {
+    return true;
+  } catch (...) {
+  }
+  return false;
+}
+
+TEST(Actor, ADestructorThatJoinsDuringADeadlockUnwindCompletesItsJoin) {
+  Outcome joined;
+  bool guard_done = false;
+  std::size_t parked = 0;
+  try {
+    smarm::run([&] {
+      const ScopedJoin guard(smarm::spawn([] { smarm::park(); }), &joined, &guard_done);
+      smarm::park();  // deadlock: this actor and the one the guard joins are both parked
+    });
+    ADD_FAILURE() << "run returned";
+  } catch (const smarm::Deadlock& e) {
+    parked = e.parked().size();
+  }
+  EXPECT_EQ(parked, 2U);
+  // Unwound by ActorCancelled, the first actor's guard joined the other, which was cancelled too.
+  EXPECT_TRUE(guard_done);
+  EXPECT_TRUE(ended_by_cancellation(joined));
+}
+
+TEST(Actor, AWaitInADestructorDuringUnwindingIsCancelledWithoutAThrow) {
+  Outcome joined;
+  bool guard_done = false;
+  bool caught = false;
+  std::string report;
+  try {
+    smarm::run([&] {
+      smarm::spawn([&] {
+        try {
+          const ScopedJoin guard(smarm::spawn([] { smarm::park(); }), &joined, &guard_done);
+          throw std::runtime_error("unwinding");  // the guard joins while this unwinds
+        } catch (const std::runtime_error&) {
+          caught = true;
+        }
+      }).detach();
+    });
+    ADD_FAILURE() << "run returned";
+  } catch (const smarm::Deadlock& e) {
+    report = e.what();
+  }
+  EXPECT_NE(report.find(" joining <2."), std::string::npos) << report;
+  EXPECT_NE(report.find("<2."), std::string::npos) << report;
+  // A throw out of the destructor would have ended the process. The join returned instead,
+  // telling that it was cancelled, and the unwinding went on to the catch.
+  EXPECT_TRUE(guard_done);
+  EXPECT_TRUE(ended_by_cancellation(joined));
+  EXPECT_TRUE(caught);
+}
+
+TEST(Actor, ACancelledActorMayWaitForAnActorThatCanStillBeCancelled) {
+  Outcome joined;
+  bool ended = false;
+  std::vector<Pid> cancelled;
+  std::string report;
+  try {
+    smarm::run([&] {
+      smarm::spawn([&] {
+        try {
+          smarm::park();  // the first deadlock cancels this actor here
+        } catch (const smarm::ActorCancelled&) {
+          // Waits again, for an actor that the next deadlock can still cancel: not an abort.
+          joined = smarm::spawn([] { smarm::park(); }).join();
+        }
+        ended = true;
+      }).detach();
+    });
+    ADD_FAILURE() << "run returned";
+  } catch (const smarm::Deadlock& e) {
+    report = e.what();
+    cancelled = e.parked();
+  }
+  EXPECT_NE(report.find("smarm: deadlock: 1 actor(s) parked and nothing can wake them: <1."),
+            std::string::npos)
+      << report;
+  EXPECT_EQ(cancelled.size(), 2U) << "each actor cancelled once, the second one in a later round";
+  EXPECT_TRUE(ended);
+  EXPECT_TRUE(ended_by_cancellation(joined));
 }
 
 // ---- the C++ exception state belongs to the actor
@@ -381,12 +688,75 @@ TEST(Actor, UncaughtExceptionsCountsTheActorsOwn) {
   EXPECT_EQ(other, 0);
 }
 
+TEST(Actor, TheExceptionStateLayoutIsCheckedAgainstTheRuntime) {
+  smarm::detail::check_eh_layout(abi::__cxa_get_globals());  // returns: the layout is as expected
+  try {
+    throw std::runtime_error("inside a handler");
+  } catch (const std::runtime_error&) {
+    smarm::detail::check_eh_layout(abi::__cxa_get_globals());  // relative to the state it finds
+  }
+}
+
+TEST(ActorDeathTest, AnExceptionStateOfAnotherLayoutStopsTheProcessLoudly) {
+  struct {
+    void* caught = nullptr;
+    unsigned int uncaught = 0;
+  } frozen;  // laid out as expected, but not where the runtime keeps its state: it never changes
+  EXPECT_DEATH(smarm::detail::check_eh_layout(&frozen),
+               "smarm: this C\\+\\+ runtime's __cxa_eh_globals is not laid out as smarm expects");
+}
+
 // ---- overflow reports name the actor
 
 TEST(ActorDeathTest, AStackOverflowNamesTheActor) {
-  EXPECT_DEATH(smarm::run([] { smarm::spawn([] { smarm_test::recurse(0); }).join(); }),
-               "smarm: stack overflow: actor <1.0> running on the stack at 0x[0-9a-f]+-0x[0-9a-f]+ "
-               "\\(65536 bytes\\) ran into its guard zone");
+  EXPECT_DEATH(
+      smarm::run([] { smarm::spawn([] { smarm_test::recurse(0); }).join(); }),
+      "smarm: stack overflow: actor <1\\.[0-9]+> running on the stack at 0x[0-9a-f]+-0x[0-9a-f]+ "
+      "\\(65536 bytes\\) ran into its guard zone");
 }
 
+TEST(ActorDeathTest, ACancelledActorThatWaitsAgainAbortsWithTheDeadlockReport) {
+  // The loop is bounded, so that a park() that rethrew for ever without switching would let the
+  // actor end and run() return, failing the test instead of hanging it.
+  auto stubborn = [] {
+    smarm::run([] {
+      smarm::spawn([] {
+        for (int i = 0; i < 1000; ++i) {
+          try {
+            smarm::park();
+          } catch (...) {  // swallows ActorCancelled and parks again
+          }
+        }
+      }).detach();
+    });
+  };
+  EXPECT_DEATH(stubborn(),
+               "smarm: deadlock: 1 actor\\(s\\) parked and nothing can wake them: <1\\.[0-9]+> in "
+               "park\\(\\)\n"
+               "smarm: deadlock again: every actor above was cancelled once and waits again; "
+               "aborting");
+}
+
+TEST(ActorDeathTest, SpawnFailsCleanlyWhenTheSerialsAreUsedUp) {
+  // In a child process: the serials used up stay used up.
+  auto use_them_up = [] {
+    smarm::detail::skip_serials_to(UINT64_MAX - 2);
+    smarm::run([] {
+      std::fprintf(stderr, "first %s\n", smarm::self().to_string().c_str());
+      JoinHandle last = smarm::spawn([] {});
+      std::fprintf(stderr, "last %s\n", last.pid().to_string().c_str());
+      try {
+        smarm::spawn([] {}).detach();
+      } catch (const std::length_error& e) {
+        std::fprintf(stderr, "then %s\n", e.what());
+      }
+      last.join();
+    });
+    std::exit(0);
+  };
+  EXPECT_EXIT(use_them_up(), testing::ExitedWithCode(0),
+              "first <0.18446744073709551613>\n"
+              "last <1.18446744073709551614>\n"
+              "then smarm::spawn: the process has used up its 2\\^64 - 1 serials\n");
+}
 }  // namespace
