@@ -75,6 +75,27 @@ TEST(ActorStacksDeathTest, ACanaryOverflowIsReportedBeforeTheNeighbourRuns) {
 }
 // [canary_switch_test]
 
+// A write deep in the zone, below what the check at a switch reads: found when the actor ends and
+// its stack goes back to the pool, and still reported under the actor's name.
+TEST(ActorStacksDeathTest, ACanaryOverflowFoundAtTheEndNamesTheActor) {
+  const auto program = [] {
+    on_a_new_thread([] {
+      StackPool& pool = StackPool::local();
+      pool.set_options({.max_guarded = 0});
+      std::vector<smarm::Stack> slots;
+      for (int i = 0; i < 2; ++i) slots.push_back(pool.acquire());
+      std::byte* low = slots[1].usable().data();  // the spawned actor's stack, as below
+      while (!slots.empty()) slots.pop_back();
+      smarm::run([low] {
+        smarm::spawn([low] { *(low - StackPool::canary_quick - 1000) = std::byte{1}; }).join();
+      });
+    });
+  };
+  EXPECT_DEATH(program(),
+               "smarm: stack overflow: actor <1\\.[0-9]+> running on the stack at .* wrote into "
+               "the canary zone below it");
+}
+
 // [idle_test]
 TEST(ActorStacks, ABurstsStacksStayCommittedAfterRun) {
   on_a_new_thread([] {

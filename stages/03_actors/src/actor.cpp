@@ -138,9 +138,13 @@ struct Scheduler {
   std::uint32_t run_head = kNone;
   std::uint32_t run_tail = kNone;
   std::uint32_t current = kNone;  // the running actor; kNone while the loop runs
-  std::uint32_t exited = kNone;   // the actor whose last act was to return to the loop
-  std::size_t live = 0;           // actors that have not ended
-  Context loop_ctx;               // the thread's own stack, where the loop runs
+  // The actor a stack-overflow report names: the running one, or the one whose stack is going
+  // back to the pool. The SIGSEGV handler reads it, so it is a pointer to the slot (slots never
+  // move) rather than an index into `chunks`, which a spawn may be reallocating.
+  const Slot* named = nullptr;
+  std::uint32_t exited = kNone;  // the actor whose last act was to return to the loop
+  std::size_t live = 0;          // actors that have not ended
+  Context loop_ctx;              // the thread's own stack, where the loop runs
   EhGlobals loop_eh;
   EhGlobals& eh = thread_eh_globals();
   StackPool& pool = StackPool::local();
@@ -252,6 +256,7 @@ struct Scheduler {
     } else {
       current = kNone;
     }
+    named = to;
     (from != nullptr ? from->ctx : loop_ctx).switch_to(to != nullptr ? to->ctx : loop_ctx);
   }
 
@@ -335,14 +340,9 @@ struct Scheduler {
   // After an actor has returned to the loop: its stack goes back to the pool, its joiner wakes,
   // and its slot is freed unless a handle will collect the outcome.
   void finish(Slot& s) {
-    if (s.stack.overflowed()) {
-      std::fprintf(stderr,
-                   "smarm: stack overflow: actor %s wrote into the canary zone below its stack "
-                   "of %zu bytes\n",
-                   pid_of(s).to_string().c_str(), s.stack.size());
-      std::abort();
-    }
+    named = &s;  // the pool checks a canary stack as it takes it back: the report names s
     s.stack.reset();
+    named = nullptr;
     --live;
     if (s.joiner != kNone) {
       Slot& j = slot(s.joiner);
@@ -390,6 +390,7 @@ struct Scheduler {
         transfer(nullptr, next);
         // Back on the loop's stack: an actor returned, or one suspended with nothing runnable.
         current = kNone;
+        named = nullptr;
         eh = loop_eh;
         if (exited != kNone) {
           Slot& done = slot(exited);
@@ -474,7 +475,7 @@ Scheduler& in_actor(const char* what) {
 // formats by hand).
 std::size_t name_running_actor(char* out, std::size_t capacity) noexcept {
   const Scheduler* s = Scheduler::tls;
-  if (s == nullptr || s->current == kNone) return 0;
+  if (s == nullptr || s->named == nullptr) return 0;
   std::size_t n = 0;
   bool fits = true;
   auto put = [&](char c) {
@@ -493,7 +494,7 @@ std::size_t name_running_actor(char* out, std::size_t capacity) noexcept {
     } while (v != 0);
     while (count != 0) put(digits[--count]);
   };
-  const Slot& actor = s->slot(s->current);
+  const Slot& actor = *s->named;
   put('<');
   put_number(actor.index);
   put('.');

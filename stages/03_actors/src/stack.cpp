@@ -146,7 +146,7 @@ thread_local detail::RunningName t_running_name = nullptr;
                                   const void* at) noexcept {
   Message m;
   m.text("smarm: stack overflow: ");
-  std::array<char, 32> name{};
+  std::array<char, 48> name{};  // "<index.serial>": up to 34 bytes
   const detail::RunningName namer = t_running_name;
   if (namer != nullptr && namer(name.data(), name.size()) != 0) {
     m.text("actor ").text(name.data()).text(" running");
