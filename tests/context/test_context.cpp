@@ -21,6 +21,14 @@ void smarm_test_switch_with_sentinels(void** save, void* to, std::uint64_t* out)
 void smarm_test_clobber_and_switch(void** save, void* to);
 std::uintptr_t smarm_test_caller_sp();
 void smarm_trampoline();  // hidden in the library, visible to this static link
+
+// libgcc's lookup of the unwind information (FDE) that covers an address, as unwinders use it.
+struct dwarf_eh_bases {
+  void* tbase;
+  void* dbase;
+  void* func;
+};
+const void* _Unwind_Find_FDE(void* pc, dwarf_eh_bases* bases);
 }
 
 namespace {
@@ -278,6 +286,29 @@ TEST(ContextSwitch, UnwindingStopsAtTheTrampoline) {
   const auto trampoline = reinterpret_cast<std::uintptr_t>(&smarm_trampoline);
   EXPECT_GT(s.walk.ips.back(), trampoline);
   EXPECT_LE(s.walk.ips.back(), trampoline + 16) << "the last frame is the trampoline's";
+}
+
+// While the switch enters a context that has never run, the frame it is restoring shows the
+// trampoline as the caller. A debugger or profiler looks up a caller's unwind information at the
+// return address minus one (the call instruction); that address must lie in the trampoline's
+// own, or the walk would show a bogus caller and continue into garbage.
+TEST(ContextSwitch, ANewContextLooksCalledFromTheTrampoline) {
+  std::vector<std::byte> stack(4096);
+  void* frame = smarm_make_frame(
+      stack.data() + stack.size(), [](void*) {}, nullptr);
+#if defined(__x86_64__)
+  constexpr std::size_t kResumeSlot = 56;
+#else
+  constexpr std::size_t kResumeSlot = 88;
+#endif
+  std::uintptr_t resume = 0;
+  std::memcpy(&resume, static_cast<std::byte*>(frame) + kResumeSlot, sizeof resume);
+  dwarf_eh_bases at_resume{}, at_call{};
+  const void* fde_at_resume = _Unwind_Find_FDE(reinterpret_cast<void*>(resume), &at_resume);
+  const void* fde_at_call = _Unwind_Find_FDE(reinterpret_cast<void*>(resume - 1), &at_call);
+  ASSERT_NE(fde_at_resume, nullptr);
+  EXPECT_EQ(fde_at_call, fde_at_resume) << "the caller's lookup finds other unwind information";
+  EXPECT_EQ(at_call.func, reinterpret_cast<void*>(&smarm_trampoline));
 }
 
 TEST(ContextSwitch, MakeRejectsATooSmallStack) {

@@ -108,9 +108,8 @@ smarm_switch:
         .cfi_register %rip, %rcx
         jmpq    *%rcx
 
-2:      .cfi_restore_state
-        .cfi_adjust_cfa_offset 8
-        ldmxcsr (%rsp)
+        .cfi_restore_state              // as at 1: before the addq, the whole frame in place
+2:      ldmxcsr (%rsp)
         fldcw   4(%rsp)
         jmp     1b
         .cfi_endproc
@@ -120,7 +119,7 @@ smarm_switch:
 // void* smarm_make_frame(void* stack_top, void (*fn)(void*), void* arg)
 //
 // Builds the frame of a context that has never run, just below `stack_top`, and returns the
-// value to pass as `to` to smarm_switch. The first switch into it pops the frame and jumps to
+// value to pass as `to` to smarm_switch. The first switch into it pops the frame and jumps into
 // smarm_trampoline with fn in r12 and arg in r13. The new context inherits the creator's
 // floating-point control words, as a new thread does.
 // [make]
@@ -140,7 +139,7 @@ smarm_make_frame:
         movq    %rsi, 32(%rax)          // r12 = fn
         movq    $0, 40(%rax)            // rbx
         movq    $0, 48(%rax)            // rbp = 0 ends frame-pointer walks
-        leaq    smarm_trampoline(%rip), %rcx
+        leaq    .Ltrampoline_entry(%rip), %rcx
         movq    %rcx, 56(%rax)          // resume address
         ret
         .cfi_endproc
@@ -152,7 +151,10 @@ smarm_make_frame:
 // alignment the ABI promises a function on entry.
 //
 // The CFI marks the return address as undefined: this is the outermost frame, and both the C++
-// unwinder and gdb stop here instead of reading whatever lies above the stack top.
+// unwinder and gdb stop here instead of reading whatever lies above the stack top. While the
+// switch is entering a new context, its frame shows the trampoline as the caller; a debugger
+// looks up a caller's CFI at the return address minus one, so the resume address is one byte
+// into the trampoline, past a `nop` that keeps that lookup inside this function.
 // `fn` must never return (the C++ layer switches away instead); if it does, ud2 traps at once.
 // [trampoline]
         .globl  smarm_trampoline
@@ -162,6 +164,8 @@ smarm_make_frame:
 smarm_trampoline:
         .cfi_startproc
         .cfi_undefined %rip
+        nop
+.Ltrampoline_entry:
         movq    %r13, %rdi
         callq   *%r12
         ud2
