@@ -16,7 +16,7 @@ import gdb
 
 CALLEE_SAVED = ["rbx", "rbp", "r12", "r13", "r14", "r15"]
 DEPTH = 4  # frames compared beyond the first, enough to show a walk that goes astray
-EXPECTED_SWITCHES = 6  # the driver's pair makes six
+EXPECTED_SWITCHES = 12  # two runs of the driver's pair, six switches each
 
 failures = []
 

@@ -6,6 +6,8 @@
 #include <smarm/context.hpp>
 #include <vector>
 
+extern "C" unsigned char smarm_switch_reload_always;  // hidden in the library; see switch_x86_64.S
+
 namespace {
 
 struct Pair {
@@ -21,15 +23,21 @@ void echo(void* arg) {
   std::fesetround(FE_TONEAREST);
 }
 
-}  // namespace
-
-int main() {
+void run_pair(unsigned char reload_always) {
+  smarm_switch_reload_always = reload_always;
   std::vector<std::byte> stack(64 * 1024);
   Pair p;
   p.ctx = smarm::Context::make(stack, echo, &p, p.main);
   p.main.switch_to(p.ctx);  // first entry, through the trampoline
   p.main.switch_to(p.ctx);  // a plain resume: both contexts have the same FP words
   p.main.switch_to(p.ctx);  // the words differ: the target's are reloaded; then it finishes
+}
+
+}  // namespace
+
+int main() {
+  run_pair(0);  // the compare path
+  run_pair(1);  // the reload-always path
   std::puts("driver done");
   return 0;
 }

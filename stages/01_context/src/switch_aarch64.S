@@ -8,13 +8,16 @@
 // carries FPCR too: that is what makes the rounding mode belong to a context.
 // The upper halves of v8-v15 and all other vector registers are caller-saved: not saved here.
 //
+// FPSR holds the cumulative exception flags (and the saturation flag). They are status, which
+// the ABI does not preserve across a call; the switch carries them anyway, so that the rule is
+// the one x86-64 follows (see switch_x86_64.S): a context's exception flags are its own.
+//
 // [frame]
 // The saved frame, on the suspended context's own stack. `*save` receives the address of its
 // lowest byte; sp is always 16-byte aligned on AArch64, and so is the frame:
 //
 //   high addresses
-//   +168  (padding, keeps the frame a multiple of 16)
-//   +160  FPCR
+//   +168  FPSR        +160  FPCR
 //   +152  d15         +144  d14
 //   +136  d13         +128  d12
 //   +120  d11         +112  d10
@@ -80,17 +83,21 @@ smarm_switch:
         .cfi_offset d14, -32
         .cfi_offset d15, -24
         mrs     x9, fpcr                // x9-x15 are caller-saved scratch
-        str     x9, [sp, #160]
+        mrs     x11, fpsr
+        stp     x9, x11, [sp, #160]
 
         mov     x10, sp
         str     x10, [x0]               // the suspended context is now just this address
         mov     sp, x1                  // from here on we run on the target's stack
 
-        ldr     x10, [sp, #160]
-        cmp     x10, x9                 // writing FPCR can stall the pipeline on some cores:
-        b.eq    1f                      // skip it when both contexts use the same modes
-        msr     fpcr, x10
+        // Writing FPCR can stall the pipeline on some cores, and two contexts almost always
+        // have the same modes and flags: write each register only when the target's differs.
+        ldp     x10, x12, [sp, #160]
+        cmp     x10, x9
+        ccmp    x12, x11, #0, eq        // equal FPCRs: compare the FPSRs; else force "ne"
+        b.ne    2f
 1:      ldp     x19, x20, [sp, #0]
+        .cfi_remember_state
         .cfi_restore x19
         .cfi_restore x20
         ldp     x21, x22, [sp, #16]
@@ -125,6 +132,15 @@ smarm_switch:
         // Enter the target with an indirect branch, not `ret`: the return-stack predictor holds
         // where *this* context was called from, so `ret` would mispredict on almost every switch.
         br      x30
+
+        .cfi_restore_state              // as at 1: the whole frame in place
+2:      cmp     x10, x9
+        b.eq    3f
+        msr     fpcr, x10
+3:      cmp     x12, x11
+        b.eq    1b
+        msr     fpsr, x12
+        b       1b
         .cfi_endproc
         .size   smarm_switch, .-smarm_switch
 // [switch]
@@ -134,7 +150,7 @@ smarm_switch:
 // Builds the frame of a context that has never run, just below `stack_top`, and returns the
 // value to pass as `to` to smarm_switch. The first switch into it restores the frame and
 // branches into smarm_trampoline with fn in x19 and arg in x20. The new context inherits the
-// creator's FPCR, as a new thread does.
+// creator's FPCR and FPSR, as a new thread does.
 // [make]
         .globl  smarm_make_frame
         .type   smarm_make_frame, %function
@@ -155,7 +171,8 @@ smarm_make_frame:
         stp     xzr, xzr, [x0, #128]
         stp     xzr, xzr, [x0, #144]
         mrs     x9, fpcr
-        stp     x9, xzr, [x0, #160]
+        mrs     x10, fpsr
+        stp     x9, x10, [x0, #160]
         ret
         .cfi_endproc
         .size   smarm_make_frame, .-smarm_make_frame

@@ -7,6 +7,17 @@
 // else; these seven values are all a switch must carry. The xmm registers are all caller-saved
 // in this ABI, so none is saved here.
 //
+// The exception flags (MXCSR bits 0-5) are status, not mode, and the ABI does not preserve them
+// across a call, so the switch may choose what happens to them. Its rule: they belong to the
+// context, like the modes. The switch saves and restores MXCSR whole, so a context's
+// fetestexcept sees the flags its own SSE arithmetic raised, neither losing them to another
+// context's feclearexcept nor seeing another's; that is what C11 promises for threads, and what
+// Boost.Context does. It is also the only rule that is free on both paths below: letting the
+// flags follow the thread instead would mean merging the running flags into the target's word,
+// which puts a load of stmxcsr's result on the critical path: on AMD Zen 4 that doubles the cost
+// of a switch. The x87 status word, whose flags only long double arithmetic raises, is not
+// carried: reading it (fnstsw) alone costs as much as a whole switch on Zen 4.
+//
 // [frame]
 // The saved frame, on the suspended context's own stack. `*save` receives the address of its
 // lowest byte, which is 16-byte aligned:
@@ -21,7 +32,7 @@
 //   +16  r14
 //   +8   r15
 //   +4   x87 control word     (2 bytes, then 2 bytes of padding)
-//   +0   MXCSR                (4 bytes)            <- saved stack pointer, 16-byte aligned
+//   +0   MXCSR                (4 bytes: modes and exception flags)  <- saved stack pointer
 //   low addresses
 // [frame]
 
@@ -60,22 +71,22 @@ smarm_switch:
         .cfi_rel_offset %r15, 0
         subq    $8, %rsp
         .cfi_adjust_cfa_offset 8
-        stmxcsr (%rsp)                  // SSE rounding, flush-to-zero, exception masks
+        stmxcsr (%rsp)                  // SSE rounding, flush-to-zero, masks, exception flags
         fnstcw  4(%rsp)                 // x87 rounding, precision, exception masks
-        movl    (%rsp), %eax            // keep them to compare with the target's below;
-        movzwl  4(%rsp), %edx           // rax, rcx, rdx are caller-saved scratch
+        testb   $1, smarm_switch_reload_always(%rip)   // chosen once, at start-up: see below
+        jnz     3f
 
+        // Compare path (Intel). Writing MXCSR or the x87 control word costs more than reading
+        // them back and comparing, and two contexts almost always have the same words: reload
+        // only when they differ. The running words are read back before the frame is published,
+        // while it is still ours alone.
+        movl    (%rsp), %eax            // rax, rdx, rcx are caller-saved scratch
+        movzwl  4(%rsp), %edx
         movq    %rsp, (%rdi)            // the suspended context is now just this address
         movq    %rsi, %rsp              // from here on we run on the target's stack
                                         // (its frame has the same layout, so the CFI holds)
-
-        // Reloading MXCSR and the x87 control word costs more than comparing them, and almost
-        // always both contexts use the same modes: reload only when they differ. MXCSR bits 0-5
-        // are sticky exception flags, status rather than mode, which the ABI does not preserve.
-        movl    (%rsp), %ecx
-        xorl    %eax, %ecx
-        andl    $~0x3f, %ecx
-        jnz     2f
+        cmpl    (%rsp), %eax            // the whole word: modes and flags (see the top)
+        jne     2f
         cmpw    4(%rsp), %dx
         jne     2f
 1:      addq    $8, %rsp
@@ -108,7 +119,11 @@ smarm_switch:
         .cfi_register %rip, %rcx
         jmpq    *%rcx
 
+        // Reload path (AMD). On Zen, stmxcsr is slow and a load of what it just stored waits
+        // for it, while ldmxcsr and fldcw are cheap: reload always and never read back.
         .cfi_restore_state              // as at 1: before the addq, the whole frame in place
+3:      movq    %rsp, (%rdi)
+        movq    %rsi, %rsp
 2:      ldmxcsr (%rsp)
         fldcw   4(%rsp)
         jmp     1b
@@ -116,12 +131,55 @@ smarm_switch:
         .size   smarm_switch, .-smarm_switch
 // [switch]
 
+// [select]
+// Which path smarm_switch takes: 1 on AMD (and Hygon, its Zen licensee), where reloading the FP
+// words always is cheapest, 0 elsewhere. Both paths are correct whatever its value, so a switch
+// made before the choice below runs is merely slower. Tests and benchmarks set it to force a path.
+        .data
+        .globl  smarm_switch_reload_always
+        .hidden smarm_switch_reload_always
+        .type   smarm_switch_reload_always, @object
+smarm_switch_reload_always:
+        .byte   0
+        .size   smarm_switch_reload_always, 1
+
+// Run once at start-up, before main, from the initialiser table: reads the CPU vendor string.
+        .text
+        .type   smarm_select_switch, @function
+        .p2align 4
+smarm_select_switch:
+        .cfi_startproc
+        pushq   %rbx                    // cpuid writes rbx, which is callee-saved
+        .cfi_adjust_cfa_offset 8
+        .cfi_rel_offset %rbx, 0
+        xorl    %eax, %eax              // leaf 0: the vendor string in ebx, edx, ecx
+        cpuid
+        xorl    %eax, %eax
+        cmpl    $0x68747541, %ebx       // "Auth" of "AuthenticAMD"
+        sete    %al
+        cmpl    $0x6f677948, %ebx       // "Hygo" of "HygonGenuine"
+        sete    %dl
+        orb     %dl, %al
+        movb    %al, smarm_switch_reload_always(%rip)
+        popq    %rbx
+        .cfi_adjust_cfa_offset -8
+        .cfi_restore %rbx
+        ret
+        .cfi_endproc
+        .size   smarm_select_switch, .-smarm_select_switch
+
+        .section .init_array, "aw"
+        .p2align 3
+        .quad   smarm_select_switch
+        .text
+// [select]
+
 // void* smarm_make_frame(void* stack_top, void (*fn)(void*), void* arg)
 //
 // Builds the frame of a context that has never run, just below `stack_top`, and returns the
 // value to pass as `to` to smarm_switch. The first switch into it pops the frame and jumps into
 // smarm_trampoline with fn in r12 and arg in r13. The new context inherits the creator's
-// floating-point control words, as a new thread does.
+// floating-point control words and flags, as a new thread does.
 // [make]
         .globl  smarm_make_frame
         .type   smarm_make_frame, @function
