@@ -9,7 +9,7 @@
 #define LOAD_REGISTERS  popq %r15; popq %r14; popq %r13; popq %r12; popq %rbx; popq %rbp
 
 // Variant "compare": the switch's compare path alone, without the start-up choice: reloads
-// MXCSR and the x87 control word only when the target's differ from the running ones.
+// MXCSR and the x87 control word each only when the target's differs from the running one.
         .globl  smarm_bench_switch_compare
         .type   smarm_bench_switch_compare, @function
         .p2align 4
@@ -35,8 +35,7 @@ smarm_bench_switch_compare:
         jmp     1b
         .size   smarm_bench_switch_compare, .-smarm_bench_switch_compare
 
-// Variant "fpalways": the switch's reload path alone, without the start-up choice: reloads both
-// words on every switch, as Boost.Context does.
+// Variant "fpalways": reloads both words on every switch, as Boost.Context does.
         .globl  smarm_bench_switch_fpalways
         .type   smarm_bench_switch_fpalways, @function
         .p2align 4
@@ -103,8 +102,9 @@ smarm_bench_switch_mov:
         jmpq    *%rcx
         .size   smarm_bench_switch_mov, .-smarm_bench_switch_mov
 
-// Variant "mxcsr always, x87 if changed": reloads MXCSR always and the x87 control word only when
-// it differs. Reads back only what fnstcw stored, never what stmxcsr stored.
+// Variant "x87cmp": the switch's MXCSR-always path alone, without the start-up choice: reloads
+// MXCSR always and the x87 control word only when it differs. Reads back only what fnstcw
+// stored, never what stmxcsr stored.
         .globl  smarm_bench_switch_x87cmp
         .type   smarm_bench_switch_x87cmp, @function
         .p2align 4

@@ -6,7 +6,7 @@
 #include <smarm/context.hpp>
 #include <vector>
 
-extern "C" unsigned char smarm_switch_reload_always;  // hidden in the library; see switch_x86_64.S
+extern "C" unsigned char smarm_switch_mxcsr_always;  // hidden in the library; see switch_x86_64.S
 
 namespace {
 
@@ -23,8 +23,8 @@ void echo(void* arg) {
   std::fesetround(FE_TONEAREST);
 }
 
-void run_pair(unsigned char reload_always) {
-  smarm_switch_reload_always = reload_always;
+void run_pair(unsigned char mxcsr_always) {
+  smarm_switch_mxcsr_always = mxcsr_always;
   std::vector<std::byte> stack(64 * 1024);
   Pair p;
   p.ctx = smarm::Context::make(stack, echo, &p, p.main);
@@ -37,7 +37,7 @@ void run_pair(unsigned char reload_always) {
 
 int main() {
   run_pair(0);  // the compare path
-  run_pair(1);  // the reload-always path
+  run_pair(1);  // the MXCSR-always path
   std::puts("driver done");
   return 0;
 }

@@ -25,7 +25,7 @@ std::uintptr_t smarm_test_caller_sp();
 // Hidden in the library, visible to this static link:
 void smarm_trampoline();
 #if defined(__x86_64__)
-extern unsigned char smarm_switch_reload_always;  // the path the switch takes, chosen at start-up
+extern unsigned char smarm_switch_mxcsr_always;  // the path the switch takes, chosen at start-up
 #endif
 
 // libgcc's lookup of the unwind information (FDE) that covers an address, as unwinders use it.
@@ -108,12 +108,12 @@ template <class Body>
 void on_every_path(Body body) {
 #if defined(__x86_64__)
   struct Restore {
-    unsigned char chosen = smarm_switch_reload_always;
-    ~Restore() { smarm_switch_reload_always = chosen; }
+    unsigned char chosen = smarm_switch_mxcsr_always;
+    ~Restore() { smarm_switch_mxcsr_always = chosen; }
   } restore;
-  for (const unsigned char reload_always : {0, 1}) {
-    smarm_switch_reload_always = reload_always;
-    SCOPED_TRACE(reload_always != 0 ? "path: reload always" : "path: reload if changed");
+  for (const unsigned char mxcsr_always : {0, 1}) {
+    smarm_switch_mxcsr_always = mxcsr_always;
+    SCOPED_TRACE(mxcsr_always != 0 ? "path: MXCSR always" : "path: compare");
     body();
   }
 #else

@@ -46,6 +46,40 @@
 // resumes the context whose frame starts at `to`. It "returns" only when some other context
 // switches back to the frame stored in *save.
 // [switch]
+// Restores the frame at rsp and enters the context it belongs to: the end of both paths below.
+// Enter the target with an indirect jump, not `ret`. The return-stack predictor holds the
+// address *this* context called from, so a `ret` here would mispredict whenever the two
+// contexts called the switch from different places; an indirect jump is predicted from the
+// branch history instead. rcx is caller-saved and carries no argument.
+// The CFA offsets here are absolute: after a .cfi_restore_state, clang's integrated assembler
+// (LLVM 14) bases .cfi_adjust_cfa_offset on the offset in force before the restore.
+.macro  RESTORE_AND_ENTER
+        addq    $8, %rsp
+        .cfi_def_cfa_offset 56
+        popq    %r15
+        .cfi_def_cfa_offset 48
+        .cfi_restore %r15
+        popq    %r14
+        .cfi_def_cfa_offset 40
+        .cfi_restore %r14
+        popq    %r13
+        .cfi_def_cfa_offset 32
+        .cfi_restore %r13
+        popq    %r12
+        .cfi_def_cfa_offset 24
+        .cfi_restore %r12
+        popq    %rbx
+        .cfi_def_cfa_offset 16
+        .cfi_restore %rbx
+        popq    %rbp
+        .cfi_def_cfa_offset 8
+        .cfi_restore %rbp
+        popq    %rcx
+        .cfi_def_cfa_offset 0
+        .cfi_register %rip, %rcx
+        jmpq    *%rcx
+.endm
+
         .globl  smarm_switch
         .type   smarm_switch, @function
         .p2align 4
@@ -73,75 +107,57 @@ smarm_switch:
         .cfi_adjust_cfa_offset 8
         stmxcsr (%rsp)                  // SSE rounding, flush-to-zero, masks, exception flags
         fnstcw  4(%rsp)                 // x87 rounding, precision, exception masks
-        testb   $1, smarm_switch_reload_always(%rip)   // chosen once, at start-up: see below
+        testb   $1, smarm_switch_mxcsr_always(%rip)    // chosen once, at start-up: see below
         jnz     3f
 
         // Compare path (Intel). Writing MXCSR or the x87 control word costs more than reading
         // them back and comparing, and two contexts almost always have the same words: reload
-        // only when they differ. The running words are read back before the frame is published,
-        // while it is still ours alone.
-        movl    (%rsp), %eax            // rax, rdx, rcx are caller-saved scratch
+        // each only when it differs. The running words are read back before the frame is
+        // published, while it is still ours alone. rax, rdx, rcx are caller-saved scratch.
+        movl    (%rsp), %eax
         movzwl  4(%rsp), %edx
         movq    %rsp, (%rdi)            // the suspended context is now just this address
         movq    %rsi, %rsp              // from here on we run on the target's stack
                                         // (its frame has the same layout, so the CFI holds)
         cmpl    (%rsp), %eax            // the whole word: modes and flags (see the top)
         jne     2f
-        cmpw    4(%rsp), %dx
-        jne     2f
-1:      addq    $8, %rsp
-        .cfi_remember_state
-        .cfi_adjust_cfa_offset -8
-        popq    %r15
-        .cfi_adjust_cfa_offset -8
-        .cfi_restore %r15
-        popq    %r14
-        .cfi_adjust_cfa_offset -8
-        .cfi_restore %r14
-        popq    %r13
-        .cfi_adjust_cfa_offset -8
-        .cfi_restore %r13
-        popq    %r12
-        .cfi_adjust_cfa_offset -8
-        .cfi_restore %r12
-        popq    %rbx
-        .cfi_adjust_cfa_offset -8
-        .cfi_restore %rbx
-        popq    %rbp
-        .cfi_adjust_cfa_offset -8
-        .cfi_restore %rbp
-        // Enter the target with an indirect jump, not `ret`. The return-stack predictor holds
-        // the address *this* context called from, so a `ret` here would mispredict whenever the
-        // two contexts called the switch from different places; an indirect jump is predicted
-        // from the branch history instead. rcx is caller-saved and carries no argument.
-        popq    %rcx
-        .cfi_adjust_cfa_offset -8
-        .cfi_register %rip, %rcx
-        jmpq    *%rcx
-
-        // Reload path (AMD). On Zen, stmxcsr is slow and a load of what it just stored waits
-        // for it, while ldmxcsr and fldcw are cheap: reload always and never read back.
-        .cfi_restore_state              // as at 1: before the addq, the whole frame in place
-3:      movq    %rsp, (%rdi)
-        movq    %rsi, %rsp
+1:      cmpw    4(%rsp), %dx
+        jne     4f
+5:      .cfi_remember_state             // the whole frame in place, for the code after the jump
+        RESTORE_AND_ENTER
+        .cfi_restore_state
 2:      ldmxcsr (%rsp)
-        fldcw   4(%rsp)
         jmp     1b
+4:      fldcw   4(%rsp)
+        jmp     5b
+
+        // MXCSR-always path (AMD). On Zen, stmxcsr is slow and a load of what it has just
+        // stored waits for it, while ldmxcsr is cheap: load the target's MXCSR without reading
+        // ours back. The x87 word is compared as on the other path: reading back what fnstcw
+        // stored is cheap there, and fldcw is not, after a mispredicted return.
+3:      movzwl  4(%rsp), %edx
+        movq    %rsp, (%rdi)
+        movq    %rsi, %rsp
+        ldmxcsr (%rsp)
+        cmpw    4(%rsp), %dx
+        jne     4b
+        RESTORE_AND_ENTER
         .cfi_endproc
         .size   smarm_switch, .-smarm_switch
 // [switch]
 
 // [select]
-// Which path smarm_switch takes: 1 on AMD (and Hygon, its Zen licensee), where reloading the FP
-// words always is cheapest, 0 elsewhere. Both paths are correct whatever its value, so a switch
-// made before the choice below runs is merely slower. Tests and benchmarks set it to force a path.
+// Which path smarm_switch takes: 1 on AMD (and Hygon, its Zen licensee), where loading MXCSR
+// without comparing is cheapest, 0 elsewhere. Both paths are correct whatever its value, so a
+// switch made before the choice below runs is merely slower. Tests and benchmarks set it to
+// force a path.
         .data
-        .globl  smarm_switch_reload_always
-        .hidden smarm_switch_reload_always
-        .type   smarm_switch_reload_always, @object
-smarm_switch_reload_always:
+        .globl  smarm_switch_mxcsr_always
+        .hidden smarm_switch_mxcsr_always
+        .type   smarm_switch_mxcsr_always, @object
+smarm_switch_mxcsr_always:
         .byte   0
-        .size   smarm_switch_reload_always, 1
+        .size   smarm_switch_mxcsr_always, 1
 
 // Run once at start-up, before main, from the initialiser table: reads the CPU vendor string.
         .text
@@ -160,7 +176,7 @@ smarm_select_switch:
         cmpl    $0x6f677948, %ebx       // "Hygo" of "HygonGenuine"
         sete    %dl
         orb     %dl, %al
-        movb    %al, smarm_switch_reload_always(%rip)
+        movb    %al, smarm_switch_mxcsr_always(%rip)
         popq    %rbx
         .cfi_adjust_cfa_offset -8
         .cfi_restore %rbx
