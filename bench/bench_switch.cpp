@@ -9,6 +9,7 @@
 #include <boost/context/detail/fcontext.hpp>
 #include <boost/context/fiber.hpp>
 
+#include <cstdio>
 #include <vector>
 
 #include "bench_main.hpp"
@@ -88,24 +89,60 @@ void BM_wrapped(benchmark::State& state) {
   count_switches(state);
 }
 
-BENCHMARK(BM_raw<smarm_switch>)->Name("switch_loop/smarm: jmp, FP reloaded if changed");
-BENCHMARK(BM_wrapped<smarm_switch>)->Name("switch_via_function/smarm: jmp, FP reloaded if changed");
+BENCHMARK(BM_raw<smarm_switch>)->Name("switch_loop/smarm_switch (path chosen at start-up)");
+BENCHMARK(BM_wrapped<smarm_switch>)->Name("switch_via_function/smarm_switch (path chosen)");
 
 }  // namespace
 
 #if defined(__x86_64__)
 extern "C" {
-SwitchFn smarm_bench_switch_ret;
-SwitchFn smarm_bench_switch_nofp;
+// The path smarm_switch takes, chosen at start-up from the CPU vendor (see switch_x86_64.S).
+extern unsigned char smarm_switch_mxcsr_always;
+SwitchFn smarm_bench_switch_compare;
 SwitchFn smarm_bench_switch_fpalways;
+SwitchFn smarm_bench_switch_ret;
+SwitchFn smarm_bench_switch_mov;
+SwitchFn smarm_bench_switch_x87cmp;
+SwitchFn smarm_bench_switch_readback;
+SwitchFn smarm_bench_switch_threadflags;
+SwitchFn smarm_bench_switch_saveonly;
+SwitchFn smarm_bench_switch_nofp;
 }
 namespace {
-BENCHMARK(BM_raw<smarm_bench_switch_ret>)->Name("switch_loop/ret");
-BENCHMARK(BM_wrapped<smarm_bench_switch_ret>)->Name("switch_via_function/ret");
-BENCHMARK(BM_raw<smarm_bench_switch_nofp>)->Name("switch_loop/jmp, no FP control (incorrect)");
-BENCHMARK(BM_raw<smarm_bench_switch_fpalways>)->Name("switch_loop/jmp, FP reloaded always");
+
+// smarm_switch with one path forced, whatever the CPU: both paths, each with the test that
+// chooses between them, measured in the same run.
+template <unsigned char MxcsrAlways, void (*Bench)(benchmark::State&)>
+void BM_forced(benchmark::State& state) {
+  const unsigned char chosen = smarm_switch_mxcsr_always;
+  smarm_switch_mxcsr_always = MxcsrAlways;
+  Bench(state);
+  smarm_switch_mxcsr_always = chosen;
+}
+
+BENCHMARK(BM_forced<0, BM_raw<smarm_switch>>)->Name("switch_loop/forced: compare path");
+BENCHMARK(BM_forced<1, BM_raw<smarm_switch>>)->Name("switch_loop/forced: MXCSR-always path");
+BENCHMARK(BM_forced<0, BM_wrapped<smarm_switch>>)->Name("switch_via_function/forced: compare path");
+BENCHMARK(BM_forced<1, BM_wrapped<smarm_switch>>)
+    ->Name("switch_via_function/forced: MXCSR-always path");
+
+BENCHMARK(BM_raw<smarm_bench_switch_compare>)->Name("switch_loop/compare, no choice");
+BENCHMARK(BM_raw<smarm_bench_switch_x87cmp>)->Name("switch_loop/MXCSR always, no choice");
+BENCHMARK(BM_raw<smarm_bench_switch_fpalways>)->Name("switch_loop/both always (fcontext's)");
+BENCHMARK(BM_raw<smarm_bench_switch_ret>)->Name("switch_loop/both always, ret");
+BENCHMARK(BM_raw<smarm_bench_switch_mov>)->Name("switch_loop/both always, movs");
+BENCHMARK(BM_raw<smarm_bench_switch_readback>)->Name("switch_loop/both always + read-back");
+BENCHMARK(BM_raw<smarm_bench_switch_threadflags>)->Name("switch_loop/both always, thread flags");
+BENCHMARK(BM_raw<smarm_bench_switch_saveonly>)->Name("switch_loop/save only (incorrect)");
+BENCHMARK(BM_raw<smarm_bench_switch_nofp>)->Name("switch_loop/no FP control (incorrect)");
+
+BENCHMARK(BM_wrapped<smarm_bench_switch_compare>)->Name("switch_via_function/compare, no choice");
+BENCHMARK(BM_wrapped<smarm_bench_switch_x87cmp>)
+    ->Name("switch_via_function/MXCSR always, no choice");
 BENCHMARK(BM_wrapped<smarm_bench_switch_fpalways>)
-    ->Name("switch_via_function/jmp, FP reloaded always");
+    ->Name("switch_via_function/both always (fcontext's)");
+BENCHMARK(BM_wrapped<smarm_bench_switch_ret>)->Name("switch_via_function/both always, ret");
+
 }  // namespace
 #endif
 
@@ -159,4 +196,10 @@ BENCHMARK(BM_swapcontext)->Name("switch/swapcontext");
 
 }  // namespace
 
-int main(int argc, char** argv) { return smarm_bench::main(argc, argv); }
+int main(int argc, char** argv) {
+#if defined(__x86_64__)
+  std::printf("smarm_switch path chosen at start-up: %s\n",
+              smarm_switch_mxcsr_always != 0 ? "MXCSR always (AMD)" : "compare (not AMD)");
+#endif
+  return smarm_bench::main(argc, argv);
+}

@@ -122,10 +122,8 @@ Context Context::make(std::span<std::byte> stack, Entry fn, void* arg, Context& 
   auto* start = new (top) Start{fn, arg, &on_return, stack};
   Context made;
   made.sp_ = smarm_make_frame(start, run, start);
-#if SMARM_ASAN
   made.stack_low_ = stack.data();
   made.stack_size_ = stack.size();
-#endif
   return made;
 }
 // [make]

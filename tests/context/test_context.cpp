@@ -1,11 +1,13 @@
-// test_context.cpp — the context switch's contract: registers, FP control, alignment, deep stacks,
-// exceptions, the end of a context, the outermost frame, and the errors a user can make.
+// test_context.cpp — the context switch's contract: registers, FP control and flags, alignment,
+// deep stacks, exceptions, the end of a context, the outermost frame, and the errors a user can
+// make.
 #include <gtest/gtest.h>
 #include <unwind.h>
 
 #include <cfenv>
 #include <cstdint>
 #include <cstring>
+#include <ostream>
 #include <smarm/context.hpp>
 #include <span>
 #include <stdexcept>
@@ -20,7 +22,19 @@ extern "C" {
 void smarm_test_switch_with_sentinels(void** save, void* to, std::uint64_t* out);
 void smarm_test_clobber_and_switch(void** save, void* to);
 std::uintptr_t smarm_test_caller_sp();
-void smarm_trampoline();  // hidden in the library, visible to this static link
+// Hidden in the library, visible to this static link:
+void smarm_trampoline();
+#if defined(__x86_64__)
+extern unsigned char smarm_switch_mxcsr_always;  // the path the switch takes, chosen at start-up
+#endif
+
+// libgcc's lookup of the unwind information (FDE) that covers an address, as unwinders use it.
+struct dwarf_eh_bases {
+  void* tbase;
+  void* dbase;
+  void* func;
+};
+const void* _Unwind_Find_FDE(void* pc, dwarf_eh_bases* bases);
 }
 
 namespace {
@@ -52,6 +66,61 @@ std::uint64_t fp_control_now() {
 #endif
 }
 
+// The whole FP state the switch carries: on x86-64 MXCSR (modes and exception flags) and the x87
+// control word; on aarch64 FPCR (modes) and FPSR (exception flags).
+struct FpState {
+  std::uint64_t control = 0, status = 0;
+  bool operator==(const FpState&) const = default;
+};
+
+FpState fp_state_now() {
+  FpState s;
+#if defined(__x86_64__)
+  std::uint32_t mxcsr = 0;
+  std::uint16_t cw = 0;
+  asm volatile("stmxcsr %0; fnstcw %1" : "=m"(mxcsr), "=m"(cw));
+  s.control = mxcsr | (std::uint64_t{cw} << 32);
+#else
+  asm volatile("mrs %0, fpcr; mrs %1, fpsr" : "=r"(s.control), "=r"(s.status));
+#endif
+  return s;
+}
+
+void fp_state_set(const FpState& s) {
+#if defined(__x86_64__)
+  const auto mxcsr = static_cast<std::uint32_t>(s.control);
+  const auto cw = static_cast<std::uint16_t>(s.control >> 32);
+  asm volatile("ldmxcsr %0; fldcw %1" : : "m"(mxcsr), "m"(cw));
+#else
+  asm volatile("msr fpcr, %0; msr fpsr, %1" : : "r"(s.control), "r"(s.status));
+#endif
+}
+
+std::ostream& operator<<(std::ostream& os, const FpState& s) {
+  return os << std::hex << "{control 0x" << s.control << ", status 0x" << s.status << "}"
+            << std::dec;
+}
+
+// Runs `body` on every path of the switch. On x86-64 the switch reloads the FP words either only
+// when they differ or always, as chosen at start-up from the CPU vendor; both must keep the
+// contract on any machine, so each is forced in turn. AArch64 has one path.
+template <class Body>
+void on_every_path(Body body) {
+#if defined(__x86_64__)
+  struct Restore {
+    unsigned char chosen = smarm_switch_mxcsr_always;
+    ~Restore() { smarm_switch_mxcsr_always = chosen; }
+  } restore;
+  for (const unsigned char mxcsr_always : {0, 1}) {
+    smarm_switch_mxcsr_always = mxcsr_always;
+    SCOPED_TRACE(mxcsr_always != 0 ? "path: MXCSR always" : "path: compare");
+    body();
+  }
+#else
+  body();
+#endif
+}
+
 std::uint64_t fp_control_in(const std::uint64_t (&out)[kOutWords]) {
 #if defined(__x86_64__)
   return (out[6] & ~std::uint64_t{0x3f}) | ((out[7] & 0xffff) << 32);
@@ -73,20 +142,22 @@ void clobberer(void* arg) {
 }
 
 TEST(ContextSwitch, EveryCalleeSavedRegisterSurvivesARoundTrip) {
-  std::vector<std::byte> stack(64 * 1024);
-  RawPair pair;
-  pair.other_sp = smarm_make_frame(stack.data() + stack.size(), clobberer, &pair);
-  const std::uint64_t control = fp_control_now();
-  // The first round trip enters the other side through the trampoline, the second resumes it.
-  for (int round = 0; round < 2; ++round) {
-    std::uint64_t out[kOutWords] = {};
-    smarm_test_switch_with_sentinels(&pair.main_sp, pair.other_sp, out);
-    for (unsigned i = 0; i < kSavedRegisters; ++i) {
-      EXPECT_EQ(out[i], sentinel(i)) << "callee-saved register #" << i << ", round " << round;
+  on_every_path([] {
+    std::vector<std::byte> stack(64 * 1024);
+    RawPair pair;
+    pair.other_sp = smarm_make_frame(stack.data() + stack.size(), clobberer, &pair);
+    const std::uint64_t control = fp_control_now();
+    // The first round trip enters the other side through the trampoline, the second resumes it.
+    for (int round = 0; round < 2; ++round) {
+      std::uint64_t out[kOutWords] = {};
+      smarm_test_switch_with_sentinels(&pair.main_sp, pair.other_sp, out);
+      for (unsigned i = 0; i < kSavedRegisters; ++i) {
+        EXPECT_EQ(out[i], sentinel(i)) << "callee-saved register #" << i << ", round " << round;
+      }
+      EXPECT_EQ(fp_control_in(out), control) << "FP control words, round " << round;
     }
-    EXPECT_EQ(fp_control_in(out), control) << "FP control words, round " << round;
-  }
-  EXPECT_EQ(fp_control_now(), control);
+    EXPECT_EQ(fp_control_now(), control);
+  });
 }
 
 // Two contexts each set their own rounding mode and keep it while the other runs.
@@ -101,7 +172,7 @@ double third() {
   return one / three;
 }
 
-TEST(ContextSwitch, RoundingModeBelongsToTheContext) {
+void rounding_mode_round_trip() {
   std::vector<std::byte> up_stack(64 * 1024), down_stack(64 * 1024);
   Rounding r;
   r.up = Context::make(
@@ -135,6 +206,141 @@ TEST(ContextSwitch, RoundingModeBelongsToTheContext) {
   EXPECT_TRUE(r.down_kept);
   EXPECT_LT(r.down_third, r.up_third);
   EXPECT_EQ(fp_control_now(), control);
+}
+
+TEST(ContextSwitch, RoundingModeBelongsToTheContext) { on_every_path(rounding_mode_round_trip); }
+
+// Every control bit belongs to the context on its own: a switch that compared the FP words
+// without one of them (say DAZ, or the whole x87 word) would pass every test that changes the
+// rounding mode, and leak that bit from one context to the next.
+struct ControlBit {
+  const char* name;
+  std::uint64_t mask;  // in FpState::control
+};
+
+#if defined(__x86_64__)
+constexpr std::uint64_t kX87 = 32;  // the x87 control word sits above MXCSR in FpState::control
+constexpr ControlBit kControlBits[] = {
+    {"MXCSR DAZ (denormals are zero)", 1u << 6},
+    {"MXCSR invalid-operation mask", 1u << 7},
+    {"MXCSR denormal mask", 1u << 8},
+    {"MXCSR divide-by-zero mask", 1u << 9},
+    {"MXCSR overflow mask", 1u << 10},
+    {"MXCSR underflow mask", 1u << 11},
+    {"MXCSR precision mask", 1u << 12},
+    {"MXCSR rounding control, low bit", 1u << 13},
+    {"MXCSR rounding control, high bit", 1u << 14},
+    {"MXCSR FTZ (flush to zero)", 1u << 15},
+    {"x87 invalid-operation mask", 1ull << (kX87 + 0)},
+    {"x87 denormal mask", 1ull << (kX87 + 1)},
+    {"x87 divide-by-zero mask", 1ull << (kX87 + 2)},
+    {"x87 overflow mask", 1ull << (kX87 + 3)},
+    {"x87 underflow mask", 1ull << (kX87 + 4)},
+    {"x87 precision mask", 1ull << (kX87 + 5)},
+    {"x87 precision control, low bit", 1ull << (kX87 + 8)},
+    {"x87 precision control, high bit", 1ull << (kX87 + 9)},
+    {"x87 rounding control, low bit", 1ull << (kX87 + 10)},
+    {"x87 rounding control, high bit", 1ull << (kX87 + 11)},
+};
+#else
+constexpr ControlBit kControlBits[] = {
+    {"FPCR rounding mode, low bit", 1u << 22},
+    {"FPCR rounding mode, high bit", 1u << 23},
+    {"FPCR FZ (flush to zero)", 1u << 24},
+    {"FPCR DN (default NaN)", 1u << 25},
+    {"FPCR AHP (alternative half precision)", 1u << 26},
+};
+#endif
+
+struct OneBit {
+  Context main, ctx;
+  FpState mine, theirs, seen_by_ctx;
+};
+
+void control_bit_round_trip(const ControlBit& bit) {
+  SCOPED_TRACE(bit.name);
+  // No pending flags: unmasking an exception with its flag set would trap, and equal flags keep
+  // the control bit the only difference between the two contexts.
+  std::feclearexcept(FE_ALL_EXCEPT);
+  std::vector<std::byte> stack(64 * 1024);
+  OneBit s;
+  s.mine = fp_state_now();
+  s.theirs = s.mine;
+  s.theirs.control ^= bit.mask;
+  s.ctx = Context::make(
+      stack,
+      [](void* arg) {
+        auto* s = static_cast<OneBit*>(arg);
+        fp_state_set(s->theirs);
+        s->ctx.switch_to(s->main);
+        s->seen_by_ctx = fp_state_now();
+        fp_state_set(s->mine);
+      },
+      &s, s.main);
+  s.main.switch_to(s.ctx);  // the context changes the one bit and comes back
+  const FpState seen_by_main = fp_state_now();
+  fp_state_set(s.mine);  // so that a failure here cannot spread to the rest of the suite
+  EXPECT_EQ(seen_by_main, s.mine) << "the context's bit leaked into the one it switched to";
+  s.main.switch_to(s.ctx);  // the context resumes, looks, and finishes
+  EXPECT_EQ(s.seen_by_ctx, s.theirs) << "the context lost its bit while suspended";
+  EXPECT_EQ(fp_state_now(), s.mine);
+}
+
+TEST(ContextSwitch, EachControlBitAloneBelongsToTheContext) {
+  on_every_path([] {
+    for (const ControlBit& bit : kControlBits) control_bit_round_trip(bit);
+  });
+}
+
+// The exception flags are status, not mode, and the ABI lets a call change them; the switch's
+// rule is that they belong to the context too (see switch_<arch>.S), whether or not the two
+// contexts also differ in their modes.
+struct Flags {
+  Context main, ctx;
+  bool other_rounding = false;
+  int raised_before = -1, seen_after = -1;
+};
+
+// Divides at run time, even where the quotient is unused: the point is the flags it raises.
+double divide(double a, double b) {
+  volatile double x = a, y = b;
+  volatile double quotient = x / y;
+  return quotient;
+}
+
+void flags_round_trip(bool other_rounding) {
+  SCOPED_TRACE(other_rounding ? "the context rounds upward" : "both contexts round alike");
+  std::feclearexcept(FE_ALL_EXCEPT);
+  std::vector<std::byte> stack(64 * 1024);
+  Flags s;
+  s.other_rounding = other_rounding;
+  s.ctx = Context::make(
+      stack,
+      [](void* arg) {
+        auto* s = static_cast<Flags*>(arg);
+        if (s->other_rounding) std::fesetround(FE_UPWARD);
+        (void)divide(1.0, 3.0);  // raises "inexact" in this context
+        s->raised_before = std::fetestexcept(FE_ALL_EXCEPT);
+        s->ctx.switch_to(s->main);
+        s->seen_after = std::fetestexcept(FE_ALL_EXCEPT);
+        std::fesetround(FE_TONEAREST);
+      },
+      &s, s.main);
+  s.main.switch_to(s.ctx);
+  EXPECT_EQ(s.raised_before, FE_INEXACT);
+  EXPECT_EQ(std::fetestexcept(FE_ALL_EXCEPT), 0) << "the context's flags followed the switch";
+  (void)divide(1.0, 0.0);  // raises "divide by zero" here, in main, while the context waits
+  s.main.switch_to(s.ctx);
+  EXPECT_EQ(s.seen_after, FE_INEXACT) << "the context did not get its own flags back";
+  EXPECT_EQ(std::fetestexcept(FE_ALL_EXCEPT), FE_DIVBYZERO) << "main did not get its own back";
+  std::feclearexcept(FE_ALL_EXCEPT);
+}
+
+TEST(ContextSwitch, ExceptionFlagsBelongToTheContext) {
+  on_every_path([] {
+    flags_round_trip(false);
+    flags_round_trip(true);
+  });
 }
 
 TEST(ContextSwitch, FirstFrameIsAlignedAsTheAbiRequires) {
@@ -278,6 +484,29 @@ TEST(ContextSwitch, UnwindingStopsAtTheTrampoline) {
   const auto trampoline = reinterpret_cast<std::uintptr_t>(&smarm_trampoline);
   EXPECT_GT(s.walk.ips.back(), trampoline);
   EXPECT_LE(s.walk.ips.back(), trampoline + 16) << "the last frame is the trampoline's";
+}
+
+// While the switch enters a context that has never run, the frame it is restoring shows the
+// trampoline as the caller. A debugger or profiler looks up a caller's unwind information at the
+// return address minus one (the call instruction); that address must lie in the trampoline's
+// own, or the walk would show a bogus caller and continue into garbage.
+TEST(ContextSwitch, ANewContextLooksCalledFromTheTrampoline) {
+  std::vector<std::byte> stack(4096);
+  void* frame = smarm_make_frame(
+      stack.data() + stack.size(), [](void*) {}, nullptr);
+#if defined(__x86_64__)
+  constexpr std::size_t kResumeSlot = 56;
+#else
+  constexpr std::size_t kResumeSlot = 88;
+#endif
+  std::uintptr_t resume = 0;
+  std::memcpy(&resume, static_cast<std::byte*>(frame) + kResumeSlot, sizeof resume);
+  dwarf_eh_bases at_resume{}, at_call{};
+  const void* fde_at_resume = _Unwind_Find_FDE(reinterpret_cast<void*>(resume), &at_resume);
+  const void* fde_at_call = _Unwind_Find_FDE(reinterpret_cast<void*>(resume - 1), &at_call);
+  ASSERT_NE(fde_at_resume, nullptr);
+  EXPECT_EQ(fde_at_call, fde_at_resume) << "the caller's lookup finds other unwind information";
+  EXPECT_EQ(at_call.func, reinterpret_cast<void*>(&smarm_trampoline));
 }
 
 TEST(ContextSwitch, MakeRejectsATooSmallStack) {

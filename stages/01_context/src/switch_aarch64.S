@@ -8,13 +8,16 @@
 // carries FPCR too: that is what makes the rounding mode belong to a context.
 // The upper halves of v8-v15 and all other vector registers are caller-saved: not saved here.
 //
+// FPSR holds the cumulative exception flags (and the saturation flag). They are status, which
+// the ABI does not preserve across a call; the switch carries them anyway, so that the rule is
+// the one x86-64 follows (see switch_x86_64.S): a context's exception flags are its own.
+//
 // [frame]
 // The saved frame, on the suspended context's own stack. `*save` receives the address of its
 // lowest byte; sp is always 16-byte aligned on AArch64, and so is the frame:
 //
 //   high addresses
-//   +168  (padding, keeps the frame a multiple of 16)
-//   +160  FPCR
+//   +168  FPSR        +160  FPCR
 //   +152  d15         +144  d14
 //   +136  d13         +128  d12
 //   +120  d11         +112  d10
@@ -39,6 +42,8 @@
 // Suspends the caller into a frame on its own stack, stores the frame's address in *save, and
 // resumes the context whose frame starts at `to`. It "returns" only when some other context
 // switches back to the frame stored in *save.
+// The CFI gives every saved register's place in the frame; after the stack swap the target's
+// frame has the same layout, so the same description holds for it.
 // [switch]
         .globl  smarm_switch
         .type   smarm_switch, %function
@@ -48,43 +53,94 @@ smarm_switch:
         sub     sp, sp, #FRAME_SIZE
         .cfi_def_cfa_offset FRAME_SIZE
         stp     x19, x20, [sp, #0]
+        .cfi_offset x19, -176
+        .cfi_offset x20, -168
         stp     x21, x22, [sp, #16]
+        .cfi_offset x21, -160
+        .cfi_offset x22, -152
         stp     x23, x24, [sp, #32]
+        .cfi_offset x23, -144
+        .cfi_offset x24, -136
         stp     x25, x26, [sp, #48]
+        .cfi_offset x25, -128
+        .cfi_offset x26, -120
         stp     x27, x28, [sp, #64]
+        .cfi_offset x27, -112
+        .cfi_offset x28, -104
         stp     x29, x30, [sp, #80]
         .cfi_offset x29, -96
         .cfi_offset x30, -88
         stp     d8, d9, [sp, #96]
+        .cfi_offset d8, -80
+        .cfi_offset d9, -72
         stp     d10, d11, [sp, #112]
+        .cfi_offset d10, -64
+        .cfi_offset d11, -56
         stp     d12, d13, [sp, #128]
+        .cfi_offset d12, -48
+        .cfi_offset d13, -40
         stp     d14, d15, [sp, #144]
+        .cfi_offset d14, -32
+        .cfi_offset d15, -24
         mrs     x9, fpcr                // x9-x15 are caller-saved scratch
-        str     x9, [sp, #160]
+        mrs     x11, fpsr
+        stp     x9, x11, [sp, #160]
 
         mov     x10, sp
         str     x10, [x0]               // the suspended context is now just this address
         mov     sp, x1                  // from here on we run on the target's stack
 
-        ldr     x10, [sp, #160]
-        cmp     x10, x9                 // writing FPCR can stall the pipeline on some cores:
-        b.eq    1f                      // skip it when both contexts use the same modes
-        msr     fpcr, x10
+        // Writing FPCR can stall the pipeline on some cores, and two contexts almost always
+        // have the same modes and flags: write each register only when the target's differs.
+        ldp     x10, x12, [sp, #160]
+        cmp     x10, x9
+        ccmp    x12, x11, #0, eq        // equal FPCRs: compare the FPSRs; else force "ne"
+        b.ne    2f
 1:      ldp     x19, x20, [sp, #0]
+        .cfi_remember_state
+        .cfi_restore x19
+        .cfi_restore x20
         ldp     x21, x22, [sp, #16]
+        .cfi_restore x21
+        .cfi_restore x22
         ldp     x23, x24, [sp, #32]
+        .cfi_restore x23
+        .cfi_restore x24
         ldp     x25, x26, [sp, #48]
+        .cfi_restore x25
+        .cfi_restore x26
         ldp     x27, x28, [sp, #64]
+        .cfi_restore x27
+        .cfi_restore x28
         ldp     x29, x30, [sp, #80]
+        .cfi_restore x29
+        .cfi_restore x30
         ldp     d8, d9, [sp, #96]
+        .cfi_restore d8
+        .cfi_restore d9
         ldp     d10, d11, [sp, #112]
+        .cfi_restore d10
+        .cfi_restore d11
         ldp     d12, d13, [sp, #128]
+        .cfi_restore d12
+        .cfi_restore d13
         ldp     d14, d15, [sp, #144]
+        .cfi_restore d14
+        .cfi_restore d15
         add     sp, sp, #FRAME_SIZE
         .cfi_def_cfa_offset 0
         // Enter the target with an indirect branch, not `ret`: the return-stack predictor holds
         // where *this* context was called from, so `ret` would mispredict on almost every switch.
         br      x30
+
+        .cfi_restore_state              // as at 1: the whole frame in place
+2:      cmp     x10, x9
+        b.eq    3f
+        msr     fpcr, x10
+3:      cmp     x12, x11
+        b.eq    1b
+        msr     fpsr, x12
+        b       1b
         .cfi_endproc
         .size   smarm_switch, .-smarm_switch
 // [switch]
@@ -93,8 +149,8 @@ smarm_switch:
 //
 // Builds the frame of a context that has never run, just below `stack_top`, and returns the
 // value to pass as `to` to smarm_switch. The first switch into it restores the frame and
-// branches to smarm_trampoline with fn in x19 and arg in x20. The new context inherits the
-// creator's FPCR, as a new thread does.
+// branches into smarm_trampoline with fn in x19 and arg in x20. The new context inherits the
+// creator's FPCR and FPSR, as a new thread does.
 // [make]
         .globl  smarm_make_frame
         .type   smarm_make_frame, %function
@@ -108,14 +164,15 @@ smarm_make_frame:
         stp     xzr, xzr, [x0, #32]
         stp     xzr, xzr, [x0, #48]
         stp     xzr, xzr, [x0, #64]
-        adr     x9, smarm_trampoline
+        adr     x9, .Ltrampoline_entry
         stp     xzr, x9, [x0, #80]      // x29 = 0 ends frame-pointer walks; x30 = trampoline
         stp     xzr, xzr, [x0, #96]
         stp     xzr, xzr, [x0, #112]
         stp     xzr, xzr, [x0, #128]
         stp     xzr, xzr, [x0, #144]
         mrs     x9, fpcr
-        stp     x9, xzr, [x0, #160]
+        mrs     x10, fpsr
+        stp     x9, x10, [x0, #160]
         ret
         .cfi_endproc
         .size   smarm_make_frame, .-smarm_make_frame
@@ -123,8 +180,10 @@ smarm_make_frame:
 
 // The first code a new context runs, with sp = the 16-aligned stack top. The CFI marks the
 // return address (x30) as undefined: this is the outermost frame, and both the C++ unwinder and
-// gdb stop here. `fn` must never return (the C++ layer switches away instead); if it does, brk
-// traps at once.
+// gdb stop here. A debugger looks up a caller's CFI at the return address minus one, so the
+// resume address is one instruction into the trampoline, past a `nop` that keeps that lookup
+// inside this function while the switch is entering a new context.
+// `fn` must never return (the C++ layer switches away instead); if it does, brk traps at once.
 // [trampoline]
         .globl  smarm_trampoline
         .hidden smarm_trampoline
@@ -133,6 +192,8 @@ smarm_make_frame:
 smarm_trampoline:
         .cfi_startproc
         .cfi_undefined x30
+        nop
+.Ltrampoline_entry:
         mov     x0, x20
         blr     x19
         brk     #0

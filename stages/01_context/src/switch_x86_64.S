@@ -7,6 +7,17 @@
 // else; these seven values are all a switch must carry. The xmm registers are all caller-saved
 // in this ABI, so none is saved here.
 //
+// The exception flags (MXCSR bits 0-5) are status, not mode, and the ABI does not preserve them
+// across a call, so the switch may choose what happens to them. Its rule: they belong to the
+// context, like the modes. The switch saves and restores MXCSR whole, so a context's
+// fetestexcept sees the flags its own SSE arithmetic raised, neither losing them to another
+// context's feclearexcept nor seeing another's; that is what C11 promises for threads, and what
+// Boost.Context does. It is also the only rule that is free on both paths below: letting the
+// flags follow the thread instead would mean merging the running flags into the target's word,
+// which puts a load of stmxcsr's result on the critical path: on AMD Zen 4 that doubles the cost
+// of a switch. The x87 status word, whose flags only long double arithmetic raises, is not
+// carried: reading it (fnstsw) alone costs as much as a whole switch on Zen 4.
+//
 // [frame]
 // The saved frame, on the suspended context's own stack. `*save` receives the address of its
 // lowest byte, which is 16-byte aligned:
@@ -21,7 +32,7 @@
 //   +16  r14
 //   +8   r15
 //   +4   x87 control word     (2 bytes, then 2 bytes of padding)
-//   +0   MXCSR                (4 bytes)            <- saved stack pointer, 16-byte aligned
+//   +0   MXCSR                (4 bytes: modes and exception flags)  <- saved stack pointer
 //   low addresses
 // [frame]
 
@@ -35,6 +46,40 @@
 // resumes the context whose frame starts at `to`. It "returns" only when some other context
 // switches back to the frame stored in *save.
 // [switch]
+// Restores the frame at rsp and enters the context it belongs to: the end of both paths below.
+// Enter the target with an indirect jump, not `ret`. The return-stack predictor holds the
+// address *this* context called from, so a `ret` here would mispredict whenever the two
+// contexts called the switch from different places; an indirect jump is predicted from the
+// branch history instead. rcx is caller-saved and carries no argument.
+// The CFA offsets here are absolute: after a .cfi_restore_state, clang's integrated assembler
+// (LLVM 14) bases .cfi_adjust_cfa_offset on the offset in force before the restore.
+.macro  RESTORE_AND_ENTER
+        addq    $8, %rsp
+        .cfi_def_cfa_offset 56
+        popq    %r15
+        .cfi_def_cfa_offset 48
+        .cfi_restore %r15
+        popq    %r14
+        .cfi_def_cfa_offset 40
+        .cfi_restore %r14
+        popq    %r13
+        .cfi_def_cfa_offset 32
+        .cfi_restore %r13
+        popq    %r12
+        .cfi_def_cfa_offset 24
+        .cfi_restore %r12
+        popq    %rbx
+        .cfi_def_cfa_offset 16
+        .cfi_restore %rbx
+        popq    %rbp
+        .cfi_def_cfa_offset 8
+        .cfi_restore %rbp
+        popq    %rcx
+        .cfi_def_cfa_offset 0
+        .cfi_register %rip, %rcx
+        jmpq    *%rcx
+.endm
+
         .globl  smarm_switch
         .type   smarm_switch, @function
         .p2align 4
@@ -60,69 +105,97 @@ smarm_switch:
         .cfi_rel_offset %r15, 0
         subq    $8, %rsp
         .cfi_adjust_cfa_offset 8
-        stmxcsr (%rsp)                  // SSE rounding, flush-to-zero, exception masks
+        stmxcsr (%rsp)                  // SSE rounding, flush-to-zero, masks, exception flags
         fnstcw  4(%rsp)                 // x87 rounding, precision, exception masks
-        movl    (%rsp), %eax            // keep them to compare with the target's below;
-        movzwl  4(%rsp), %edx           // rax, rcx, rdx are caller-saved scratch
+        testb   $1, smarm_switch_mxcsr_always(%rip)    // chosen once, at start-up: see below
+        jnz     3f
 
+        // Compare path (Intel). Writing MXCSR or the x87 control word costs more than reading
+        // them back and comparing, and two contexts almost always have the same words: reload
+        // each only when it differs. The running words are read back before the frame is
+        // published, while it is still ours alone. rax, rdx, rcx are caller-saved scratch.
+        movl    (%rsp), %eax
+        movzwl  4(%rsp), %edx
         movq    %rsp, (%rdi)            // the suspended context is now just this address
         movq    %rsi, %rsp              // from here on we run on the target's stack
                                         // (its frame has the same layout, so the CFI holds)
-
-        // Reloading MXCSR and the x87 control word costs more than comparing them, and almost
-        // always both contexts use the same modes: reload only when they differ. MXCSR bits 0-5
-        // are sticky exception flags, status rather than mode, which the ABI does not preserve.
-        movl    (%rsp), %ecx
-        xorl    %eax, %ecx
-        andl    $~0x3f, %ecx
-        jnz     2f
-        cmpw    4(%rsp), %dx
+        cmpl    (%rsp), %eax            // the whole word: modes and flags (see the top)
         jne     2f
-1:      addq    $8, %rsp
-        .cfi_remember_state
-        .cfi_adjust_cfa_offset -8
-        popq    %r15
-        .cfi_adjust_cfa_offset -8
-        .cfi_restore %r15
-        popq    %r14
-        .cfi_adjust_cfa_offset -8
-        .cfi_restore %r14
-        popq    %r13
-        .cfi_adjust_cfa_offset -8
-        .cfi_restore %r13
-        popq    %r12
-        .cfi_adjust_cfa_offset -8
-        .cfi_restore %r12
-        popq    %rbx
-        .cfi_adjust_cfa_offset -8
-        .cfi_restore %rbx
-        popq    %rbp
-        .cfi_adjust_cfa_offset -8
-        .cfi_restore %rbp
-        // Enter the target with an indirect jump, not `ret`. The return-stack predictor holds
-        // the address *this* context called from, so a `ret` here would mispredict whenever the
-        // two contexts called the switch from different places; an indirect jump is predicted
-        // from the branch history instead. rcx is caller-saved and carries no argument.
-        popq    %rcx
-        .cfi_adjust_cfa_offset -8
-        .cfi_register %rip, %rcx
-        jmpq    *%rcx
-
-2:      .cfi_restore_state
-        .cfi_adjust_cfa_offset 8
-        ldmxcsr (%rsp)
-        fldcw   4(%rsp)
+1:      cmpw    4(%rsp), %dx
+        jne     4f
+5:      .cfi_remember_state             // the whole frame in place, for the code after the jump
+        RESTORE_AND_ENTER
+        .cfi_restore_state
+2:      ldmxcsr (%rsp)
         jmp     1b
+4:      fldcw   4(%rsp)
+        jmp     5b
+
+        // MXCSR-always path (AMD). On Zen, stmxcsr is slow and a load of what it has just
+        // stored waits for it, while ldmxcsr is cheap: load the target's MXCSR without reading
+        // ours back. The x87 word is compared as on the other path: reading back what fnstcw
+        // stored is cheap there, and fldcw is not, after a mispredicted return.
+3:      movzwl  4(%rsp), %edx
+        movq    %rsp, (%rdi)
+        movq    %rsi, %rsp
+        ldmxcsr (%rsp)
+        cmpw    4(%rsp), %dx
+        jne     4b
+        RESTORE_AND_ENTER
         .cfi_endproc
         .size   smarm_switch, .-smarm_switch
 // [switch]
 
+// [select]
+// Which path smarm_switch takes: 1 on AMD (and Hygon, its Zen licensee), where loading MXCSR
+// without comparing is cheapest, 0 elsewhere. Both paths are correct whatever its value, so a
+// switch made before the choice below runs is merely slower. Tests and benchmarks set it to
+// force a path.
+        .data
+        .globl  smarm_switch_mxcsr_always
+        .hidden smarm_switch_mxcsr_always
+        .type   smarm_switch_mxcsr_always, @object
+smarm_switch_mxcsr_always:
+        .byte   0
+        .size   smarm_switch_mxcsr_always, 1
+
+// Run once at start-up, before main, from the initialiser table: reads the CPU vendor string.
+        .text
+        .type   smarm_select_switch, @function
+        .p2align 4
+smarm_select_switch:
+        .cfi_startproc
+        pushq   %rbx                    // cpuid writes rbx, which is callee-saved
+        .cfi_adjust_cfa_offset 8
+        .cfi_rel_offset %rbx, 0
+        xorl    %eax, %eax              // leaf 0: the vendor string in ebx, edx, ecx
+        cpuid
+        xorl    %eax, %eax
+        cmpl    $0x68747541, %ebx       // "Auth" of "AuthenticAMD"
+        sete    %al
+        cmpl    $0x6f677948, %ebx       // "Hygo" of "HygonGenuine"
+        sete    %dl
+        orb     %dl, %al
+        movb    %al, smarm_switch_mxcsr_always(%rip)
+        popq    %rbx
+        .cfi_adjust_cfa_offset -8
+        .cfi_restore %rbx
+        ret
+        .cfi_endproc
+        .size   smarm_select_switch, .-smarm_select_switch
+
+        .section .init_array, "aw"
+        .p2align 3
+        .quad   smarm_select_switch
+        .text
+// [select]
+
 // void* smarm_make_frame(void* stack_top, void (*fn)(void*), void* arg)
 //
 // Builds the frame of a context that has never run, just below `stack_top`, and returns the
-// value to pass as `to` to smarm_switch. The first switch into it pops the frame and jumps to
+// value to pass as `to` to smarm_switch. The first switch into it pops the frame and jumps into
 // smarm_trampoline with fn in r12 and arg in r13. The new context inherits the creator's
-// floating-point control words, as a new thread does.
+// floating-point control words and flags, as a new thread does.
 // [make]
         .globl  smarm_make_frame
         .type   smarm_make_frame, @function
@@ -140,7 +213,7 @@ smarm_make_frame:
         movq    %rsi, 32(%rax)          // r12 = fn
         movq    $0, 40(%rax)            // rbx
         movq    $0, 48(%rax)            // rbp = 0 ends frame-pointer walks
-        leaq    smarm_trampoline(%rip), %rcx
+        leaq    .Ltrampoline_entry(%rip), %rcx
         movq    %rcx, 56(%rax)          // resume address
         ret
         .cfi_endproc
@@ -152,7 +225,10 @@ smarm_make_frame:
 // alignment the ABI promises a function on entry.
 //
 // The CFI marks the return address as undefined: this is the outermost frame, and both the C++
-// unwinder and gdb stop here instead of reading whatever lies above the stack top.
+// unwinder and gdb stop here instead of reading whatever lies above the stack top. While the
+// switch is entering a new context, its frame shows the trampoline as the caller; a debugger
+// looks up a caller's CFI at the return address minus one, so the resume address is one byte
+// into the trampoline, past a `nop` that keeps that lookup inside this function.
 // `fn` must never return (the C++ layer switches away instead); if it does, ud2 traps at once.
 // [trampoline]
         .globl  smarm_trampoline
@@ -162,6 +238,8 @@ smarm_make_frame:
 smarm_trampoline:
         .cfi_startproc
         .cfi_undefined %rip
+        nop
+.Ltrampoline_entry:
         movq    %r13, %rdi
         callq   *%r12
         ud2

@@ -39,10 +39,11 @@ namespace smarm {
 /// \brief An execution context: a computation suspended on its own stack, or a place to suspend
 /// the running one into.
 ///
-/// A Context is one pointer: the address of the frame its suspended computation saved on its
-/// own stack. Switching to a context consumes it (it becomes empty while it runs); switching away
-/// from the running computation fills the context named as the source. The stack memory belongs
-/// to the caller and must outlive the context.
+/// A Context is the address of the frame its suspended computation saved on its own stack (plus
+/// the bounds of that stack, which only AddressSanitizer builds use). Switching to a context
+/// consumes it (it becomes empty while it runs); switching away from the running computation fills
+/// the context named as the source. The stack memory belongs to the caller and must outlive the
+/// context.
 ///
 /// \snippet stages/01_context/examples/ping_pong.cpp usage
 class Context {
@@ -59,11 +60,9 @@ class Context {
   Context& operator=(Context&& other) noexcept {
     sp_ = other.sp_;
     other.sp_ = nullptr;
-#if SMARM_ASAN
     stack_low_ = other.stack_low_;
     stack_size_ = other.stack_size_;
     fake_stack_ = other.fake_stack_;
-#endif
     return *this;
   }
   /// A suspended computation can be resumed once; a copy would allow resuming it twice.
@@ -121,15 +120,20 @@ class Context {
   [[noreturn]] static void fail_empty_switch() noexcept;
   [[noreturn]] static void run(void* start) noexcept;
 
-  void* sp_ = nullptr;
-#if SMARM_ASAN
   void asan_leave(const Context& to) noexcept;
   void asan_arrive() noexcept;
-  // The stack this context runs on, and AddressSanitizer's fake stack saved while it is suspended.
+
+  void* sp_ = nullptr;
+  // For AddressSanitizer: the stack this context runs on, and its fake stack saved while it is
+  // suspended. Present in every build, used only in sanitized ones: the layout of a class must
+  // not depend on how a translation unit was compiled, or sanitized and plain code that share a
+  // Context would disagree on where its members are.
   const void* stack_low_ = nullptr;
   std::size_t stack_size_ = 0;
   void* fake_stack_ = nullptr;
-#endif
 };
+
+static_assert(sizeof(Context) == 4 * sizeof(void*),
+              "smarm::Context has one layout in every build, sanitized or not");
 
 }  // namespace smarm
