@@ -268,13 +268,15 @@ void check_overflow(const std::byte* addr, const std::byte* sp) noexcept {
 
 // ---- the SIGSEGV handler
 
+// The interrupted stack pointer: a register's value, which is an address.
 const std::byte* stack_pointer(const void* context) noexcept {
   const auto* uc = static_cast<const ucontext_t*>(context);
 #if defined(__x86_64__)
-  return reinterpret_cast<const std::byte*>(uc->uc_mcontext.gregs[REG_RSP]);
+  const auto sp = static_cast<std::uintptr_t>(uc->uc_mcontext.gregs[REG_RSP]);
 #elif defined(__aarch64__)
-  return reinterpret_cast<const std::byte*>(uc->uc_mcontext.sp);
+  const auto sp = static_cast<std::uintptr_t>(uc->uc_mcontext.sp);
 #endif
+  return reinterpret_cast<const std::byte*>(sp);  // NOLINT(performance-no-int-to-ptr)
 }
 
 // [handler]
