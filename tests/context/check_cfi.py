@@ -65,8 +65,11 @@ def disassemble(arch, objdump, path):
             continue
         insn = re.match(r"^\s+([0-9a-f]+):\s+(\S+)\s*(.*)$", line)
         if insn and current is not None:
-            operands = re.sub(comment, "", insn.group(3)).strip()
-            current.append((int(insn.group(1), 16), insn.group(2), operands))
+            mnemonic, operands = insn.group(2), re.sub(comment, "", insn.group(3)).strip()
+            if mnemonic == "notrack":  # a prefix (Intel CET): the instruction follows it
+                mnemonic, _, operands = operands.partition(" ")
+                operands = operands.strip()
+            current.append((int(insn.group(1), 16), mnemonic, operands))
     for name in ("smarm_switch", "smarm_trampoline"):
         if not functions.get(name):
             raise CheckFailed(f"{name} not found in the disassembly of {path}")

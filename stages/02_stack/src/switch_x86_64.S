@@ -18,6 +18,19 @@
 // of a switch. The x87 status word, whose flags only long double arithmetic raises, is not
 // carried: reading it (fnstsw) alone costs as much as a whole switch on Zen 4.
 //
+// Intel CET. Indirect-branch tracking (IBT) lets an indirect call or jump land only on an
+// endbr64, and a program keeps IBT only if every object linked into it says, in its GNU property
+// note, that it was built for it; an assembly file says nothing unless told. So the functions
+// here that are called through a pointer (the PLT, the initialiser table) open with endbr64, the
+// trampoline's entry has one, and built with -fcf-protection this file carries the IBT note. The
+// switch's own jump lands on a return address, which by design has no endbr64: it is marked
+// `notrack`, as the compiler marks its jump tables. Shadow stacks are another matter: each
+// context would need a shadow stack of its own, switched with rstorssp/saveprevssp, and a return
+// after a switch would otherwise fail against the thread's shadow stack. smarm does not do that
+// yet, so the note does not claim SHSTK, and a program that links smarm runs without shadow
+// stacks (Debian 12's kernel and glibc enable neither for user space). On a processor without
+// CET, endbr64 is a no-op and the notrack prefix is ignored.
+//
 // [frame]
 // The saved frame, on the suspended context's own stack. `*save` receives the address of its
 // lowest byte, which is 16-byte aligned:
@@ -77,7 +90,7 @@
         popq    %rcx
         .cfi_def_cfa_offset 0
         .cfi_register %rip, %rcx
-        jmpq    *%rcx
+        notrack jmpq *%rcx              // a return address: no endbr64 there (see the top)
 .endm
 
         .globl  smarm_switch
@@ -85,6 +98,7 @@
         .p2align 4
 smarm_switch:
         .cfi_startproc
+        endbr64                         // reached through the PLT from a shared library
         pushq   %rbp
         .cfi_adjust_cfa_offset 8
         .cfi_rel_offset %rbp, 0
@@ -165,6 +179,7 @@ smarm_switch_mxcsr_always:
         .p2align 4
 smarm_select_switch:
         .cfi_startproc
+        endbr64                         // called through the initialiser table
         pushq   %rbx                    // cpuid writes rbx, which is callee-saved
         .cfi_adjust_cfa_offset 8
         .cfi_rel_offset %rbx, 0
@@ -202,6 +217,7 @@ smarm_select_switch:
         .p2align 4
 smarm_make_frame:
         .cfi_startproc
+        endbr64
         andq    $-16, %rdi              // the top must be 16-aligned: see smarm_trampoline
         leaq    -FRAME_SIZE(%rdi), %rax // the frame, so that popping it leaves rsp = top
         stmxcsr (%rax)
@@ -240,6 +256,7 @@ smarm_trampoline:
         .cfi_undefined %rip
         nop
 .Ltrampoline_entry:
+        endbr64                         // the switch's indirect jump lands here
         movq    %r13, %rdi
         callq   *%r12
         ud2
@@ -248,3 +265,19 @@ smarm_trampoline:
 // [trampoline]
 
         .section .note.GNU-stack, "", @progbits
+
+// The GNU property note that -fcf-protection (which defines __CET__) puts in every compiled object:
+// this object is ready for IBT (bit 0 of GNU_PROPERTY_X86_FEATURE_1_AND), and not for shadow
+// stacks (bit 1), see the top.
+#if defined(__CET__) && (__CET__ & 1)
+        .section .note.gnu.property, "a"
+        .p2align 3
+        .long   4                       // name size: "GNU\0"
+        .long   16                      // descriptor size: one property, padded to 8 bytes
+        .long   5                       // NT_GNU_PROPERTY_TYPE_0
+        .asciz  "GNU"
+        .long   0xc0000002              // GNU_PROPERTY_X86_FEATURE_1_AND
+        .long   4                       // its data: 4 bytes
+        .long   1                       // IBT
+        .p2align 3
+#endif
