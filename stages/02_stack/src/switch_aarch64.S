@@ -33,7 +33,31 @@
 //   low addresses                   <- saved stack pointer
 // [frame]
 
+// [offsets]
+// The frame above in numbers, one for each 16-byte pair, for every instruction that addresses
+// it. The check below fails the build if the numbers stop tiling the frame in this order; the
+// paired stores and loads use the names, and the CFI tests check that each .cfi_offset agrees.
+#define FRAME_X19    0
+#define FRAME_X21   16
+#define FRAME_X23   32
+#define FRAME_X25   48
+#define FRAME_X27   64
+#define FRAME_X29   80
+#define FRAME_D8    96
+#define FRAME_D10  112
+#define FRAME_D12  128
+#define FRAME_D14  144
+#define FRAME_FPCR 160
 #define FRAME_SIZE 176
+        .if (FRAME_X19 != 0) || (FRAME_X21 != FRAME_X19 + 16) || (FRAME_X23 != FRAME_X21 + 16) \
+          || (FRAME_X25 != FRAME_X23 + 16) || (FRAME_X27 != FRAME_X25 + 16) \
+          || (FRAME_X29 != FRAME_X27 + 16) || (FRAME_D8 != FRAME_X29 + 16) \
+          || (FRAME_D10 != FRAME_D8 + 16) || (FRAME_D12 != FRAME_D10 + 16) \
+          || (FRAME_D14 != FRAME_D12 + 16) || (FRAME_FPCR != FRAME_D14 + 16) \
+          || (FRAME_SIZE != FRAME_FPCR + 16)
+        .error "switch_aarch64.S: the frame offsets do not tile the frame in the order it is saved"
+        .endif
+// [offsets]
 
         .text
 
@@ -52,39 +76,39 @@ smarm_switch:
         .cfi_startproc
         sub     sp, sp, #FRAME_SIZE
         .cfi_def_cfa_offset FRAME_SIZE
-        stp     x19, x20, [sp, #0]
+        stp     x19, x20, [sp, #FRAME_X19]
         .cfi_offset x19, -176
         .cfi_offset x20, -168
-        stp     x21, x22, [sp, #16]
+        stp     x21, x22, [sp, #FRAME_X21]
         .cfi_offset x21, -160
         .cfi_offset x22, -152
-        stp     x23, x24, [sp, #32]
+        stp     x23, x24, [sp, #FRAME_X23]
         .cfi_offset x23, -144
         .cfi_offset x24, -136
-        stp     x25, x26, [sp, #48]
+        stp     x25, x26, [sp, #FRAME_X25]
         .cfi_offset x25, -128
         .cfi_offset x26, -120
-        stp     x27, x28, [sp, #64]
+        stp     x27, x28, [sp, #FRAME_X27]
         .cfi_offset x27, -112
         .cfi_offset x28, -104
-        stp     x29, x30, [sp, #80]
+        stp     x29, x30, [sp, #FRAME_X29]
         .cfi_offset x29, -96
         .cfi_offset x30, -88
-        stp     d8, d9, [sp, #96]
+        stp     d8, d9, [sp, #FRAME_D8]
         .cfi_offset d8, -80
         .cfi_offset d9, -72
-        stp     d10, d11, [sp, #112]
+        stp     d10, d11, [sp, #FRAME_D10]
         .cfi_offset d10, -64
         .cfi_offset d11, -56
-        stp     d12, d13, [sp, #128]
+        stp     d12, d13, [sp, #FRAME_D12]
         .cfi_offset d12, -48
         .cfi_offset d13, -40
-        stp     d14, d15, [sp, #144]
+        stp     d14, d15, [sp, #FRAME_D14]
         .cfi_offset d14, -32
         .cfi_offset d15, -24
         mrs     x9, fpcr                // x9-x15 are caller-saved scratch
         mrs     x11, fpsr
-        stp     x9, x11, [sp, #160]
+        stp     x9, x11, [sp, #FRAME_FPCR]
 
         mov     x10, sp
         str     x10, [x0]               // the suspended context is now just this address
@@ -92,39 +116,39 @@ smarm_switch:
 
         // Writing FPCR can stall the pipeline on some cores, and two contexts almost always
         // have the same modes and flags: write each register only when the target's differs.
-        ldp     x10, x12, [sp, #160]
+        ldp     x10, x12, [sp, #FRAME_FPCR]
         cmp     x10, x9
         ccmp    x12, x11, #0, eq        // equal FPCRs: compare the FPSRs; else force "ne"
         b.ne    2f
-1:      ldp     x19, x20, [sp, #0]
+1:      ldp     x19, x20, [sp, #FRAME_X19]
         .cfi_remember_state
         .cfi_restore x19
         .cfi_restore x20
-        ldp     x21, x22, [sp, #16]
+        ldp     x21, x22, [sp, #FRAME_X21]
         .cfi_restore x21
         .cfi_restore x22
-        ldp     x23, x24, [sp, #32]
+        ldp     x23, x24, [sp, #FRAME_X23]
         .cfi_restore x23
         .cfi_restore x24
-        ldp     x25, x26, [sp, #48]
+        ldp     x25, x26, [sp, #FRAME_X25]
         .cfi_restore x25
         .cfi_restore x26
-        ldp     x27, x28, [sp, #64]
+        ldp     x27, x28, [sp, #FRAME_X27]
         .cfi_restore x27
         .cfi_restore x28
-        ldp     x29, x30, [sp, #80]
+        ldp     x29, x30, [sp, #FRAME_X29]
         .cfi_restore x29
         .cfi_restore x30
-        ldp     d8, d9, [sp, #96]
+        ldp     d8, d9, [sp, #FRAME_D8]
         .cfi_restore d8
         .cfi_restore d9
-        ldp     d10, d11, [sp, #112]
+        ldp     d10, d11, [sp, #FRAME_D10]
         .cfi_restore d10
         .cfi_restore d11
-        ldp     d12, d13, [sp, #128]
+        ldp     d12, d13, [sp, #FRAME_D12]
         .cfi_restore d12
         .cfi_restore d13
-        ldp     d14, d15, [sp, #144]
+        ldp     d14, d15, [sp, #FRAME_D14]
         .cfi_restore d14
         .cfi_restore d15
         add     sp, sp, #FRAME_SIZE
@@ -159,20 +183,20 @@ smarm_make_frame:
         .cfi_startproc
         and     x0, x0, #~15            // sp must be 16-aligned at every access
         sub     x0, x0, #FRAME_SIZE
-        stp     x1, x2, [x0, #0]        // x19 = fn, x20 = arg
-        stp     xzr, xzr, [x0, #16]
-        stp     xzr, xzr, [x0, #32]
-        stp     xzr, xzr, [x0, #48]
-        stp     xzr, xzr, [x0, #64]
+        stp     x1, x2, [x0, #FRAME_X19] // x19 = fn, x20 = arg
+        stp     xzr, xzr, [x0, #FRAME_X21]
+        stp     xzr, xzr, [x0, #FRAME_X23]
+        stp     xzr, xzr, [x0, #FRAME_X25]
+        stp     xzr, xzr, [x0, #FRAME_X27]
         adr     x9, .Ltrampoline_entry
-        stp     xzr, x9, [x0, #80]      // x29 = 0 ends frame-pointer walks; x30 = trampoline
-        stp     xzr, xzr, [x0, #96]
-        stp     xzr, xzr, [x0, #112]
-        stp     xzr, xzr, [x0, #128]
-        stp     xzr, xzr, [x0, #144]
+        stp     xzr, x9, [x0, #FRAME_X29] // x29 = 0 ends frame-pointer walks; x30 = trampoline
+        stp     xzr, xzr, [x0, #FRAME_D8]
+        stp     xzr, xzr, [x0, #FRAME_D10]
+        stp     xzr, xzr, [x0, #FRAME_D12]
+        stp     xzr, xzr, [x0, #FRAME_D14]
         mrs     x9, fpcr
         mrs     x10, fpsr
-        stp     x9, x10, [x0, #160]
+        stp     x9, x10, [x0, #FRAME_FPCR]
         ret
         .cfi_endproc
         .size   smarm_make_frame, .-smarm_make_frame

@@ -49,7 +49,30 @@
 //   low addresses
 // [frame]
 
-#define FRAME_SIZE 64 // 7 slots of 8 bytes pushed by the switch plus the resume address
+// [offsets]
+// The frame above in numbers, for every instruction that addresses one of its slots. The pushes
+// of smarm_switch lay the registers down from rbp to r15 and its `subq $8` the FP words; the
+// check below fails the build if the numbers stop tiling the frame in that order. Whether the
+// pushes themselves follow it, the first entry into every context tells: it pops r12 and r13
+// from where smarm_make_frame wrote them, by these names.
+#define FRAME_MXCSR   0
+#define FRAME_X87CW   4
+#define FRAME_R15     8
+#define FRAME_R14    16
+#define FRAME_R13    24
+#define FRAME_R12    32
+#define FRAME_RBX    40
+#define FRAME_RBP    48
+#define FRAME_RESUME 56
+#define FRAME_SIZE   64
+        .if (FRAME_MXCSR != 0) || (FRAME_X87CW != FRAME_MXCSR + 4) || (FRAME_R15 != 8) \
+          || (FRAME_R14 != FRAME_R15 + 8) || (FRAME_R13 != FRAME_R14 + 8) \
+          || (FRAME_R12 != FRAME_R13 + 8) || (FRAME_RBX != FRAME_R12 + 8) \
+          || (FRAME_RBP != FRAME_RBX + 8) || (FRAME_RESUME != FRAME_RBP + 8) \
+          || (FRAME_SIZE != FRAME_RESUME + 8) || (FRAME_SIZE & 15)
+        .error "switch_x86_64.S: the frame offsets do not tile the frame in the order it is pushed"
+        .endif
+// [offsets]
 
         .text
 
@@ -67,7 +90,7 @@
 // The CFA offsets here are absolute: after a .cfi_restore_state, clang's integrated assembler
 // (LLVM 14) bases .cfi_adjust_cfa_offset on the offset in force before the restore.
 .macro  RESTORE_AND_ENTER
-        addq    $8, %rsp
+        addq    $FRAME_R15, %rsp        // past the FP words, to the first register
         .cfi_def_cfa_offset 56
         popq    %r15
         .cfi_def_cfa_offset 48
@@ -119,8 +142,8 @@ smarm_switch:
         .cfi_rel_offset %r15, 0
         subq    $8, %rsp
         .cfi_adjust_cfa_offset 8
-        stmxcsr (%rsp)                  // SSE rounding, flush-to-zero, masks, exception flags
-        fnstcw  4(%rsp)                 // x87 rounding, precision, exception masks
+        stmxcsr FRAME_MXCSR(%rsp)       // SSE rounding, flush-to-zero, masks, exception flags
+        fnstcw  FRAME_X87CW(%rsp)       // x87 rounding, precision, exception masks
         testb   $1, smarm_switch_mxcsr_always(%rip)    // chosen once, at start-up: see below
         jnz     3f
 
@@ -128,32 +151,32 @@ smarm_switch:
         // them back and comparing, and two contexts almost always have the same words: reload
         // each only when it differs. The running words are read back before the frame is
         // published, while it is still ours alone. rax, rdx, rcx are caller-saved scratch.
-        movl    (%rsp), %eax
-        movzwl  4(%rsp), %edx
+        movl    FRAME_MXCSR(%rsp), %eax
+        movzwl  FRAME_X87CW(%rsp), %edx
         movq    %rsp, (%rdi)            // the suspended context is now just this address
         movq    %rsi, %rsp              // from here on we run on the target's stack
                                         // (its frame has the same layout, so the CFI holds)
-        cmpl    (%rsp), %eax            // the whole word: modes and flags (see the top)
+        cmpl    FRAME_MXCSR(%rsp), %eax // the whole word: modes and flags (see the top)
         jne     2f
-1:      cmpw    4(%rsp), %dx
+1:      cmpw    FRAME_X87CW(%rsp), %dx
         jne     4f
 5:      .cfi_remember_state             // the whole frame in place, for the code after the jump
         RESTORE_AND_ENTER
         .cfi_restore_state
-2:      ldmxcsr (%rsp)
+2:      ldmxcsr FRAME_MXCSR(%rsp)
         jmp     1b
-4:      fldcw   4(%rsp)
+4:      fldcw   FRAME_X87CW(%rsp)
         jmp     5b
 
         // MXCSR-always path (AMD). On Zen, stmxcsr is slow and a load of what it has just
         // stored waits for it, while ldmxcsr is cheap: load the target's MXCSR without reading
         // ours back. The x87 word is compared as on the other path: reading back what fnstcw
         // stored is cheap there, and fldcw is not, after a mispredicted return.
-3:      movzwl  4(%rsp), %edx
+3:      movzwl  FRAME_X87CW(%rsp), %edx
         movq    %rsp, (%rdi)
         movq    %rsi, %rsp
-        ldmxcsr (%rsp)
-        cmpw    4(%rsp), %dx
+        ldmxcsr FRAME_MXCSR(%rsp)
+        cmpw    FRAME_X87CW(%rsp), %dx
         jne     4b
         RESTORE_AND_ENTER
         .cfi_endproc
@@ -220,17 +243,17 @@ smarm_make_frame:
         endbr64
         andq    $-16, %rdi              // the top must be 16-aligned: see smarm_trampoline
         leaq    -FRAME_SIZE(%rdi), %rax // the frame, so that popping it leaves rsp = top
-        stmxcsr (%rax)
-        fnstcw  4(%rax)
-        movw    $0, 6(%rax)
-        movq    $0, 8(%rax)             // r15
-        movq    $0, 16(%rax)            // r14
-        movq    %rdx, 24(%rax)          // r13 = arg
-        movq    %rsi, 32(%rax)          // r12 = fn
-        movq    $0, 40(%rax)            // rbx
-        movq    $0, 48(%rax)            // rbp = 0 ends frame-pointer walks
+        stmxcsr FRAME_MXCSR(%rax)
+        fnstcw  FRAME_X87CW(%rax)
+        movw    $0, FRAME_X87CW+2(%rax) // the padding
+        movq    $0, FRAME_R15(%rax)
+        movq    $0, FRAME_R14(%rax)
+        movq    %rdx, FRAME_R13(%rax)   // r13 = arg
+        movq    %rsi, FRAME_R12(%rax)   // r12 = fn
+        movq    $0, FRAME_RBX(%rax)
+        movq    $0, FRAME_RBP(%rax)     // rbp = 0 ends frame-pointer walks
         leaq    .Ltrampoline_entry(%rip), %rcx
-        movq    %rcx, 56(%rax)          // resume address
+        movq    %rcx, FRAME_RESUME(%rax)
         ret
         .cfi_endproc
         .size   smarm_make_frame, .-smarm_make_frame
