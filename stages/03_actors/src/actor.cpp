@@ -151,7 +151,8 @@ struct Scheduler {
   StackPool& pool = StackPool::local();
   Serials serials;
   // [scheduler]
-  static_assert(kChunk == 4096 && kChunk * sizeof(Slot) == 768 * 1024, "chapter 3's chunk");
+  static_assert(kChunk == 4096 && kChunk * sizeof(Slot) == std::size_t{768} * 1024,
+                "chapter 3's chunk");
 
   Scheduler() = default;
   Scheduler(const Scheduler&) = delete;
