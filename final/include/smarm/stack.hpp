@@ -118,6 +118,11 @@ class StackPool {
   /// \brief The top bytes of a canary zone that Stack::check() reads.
   static constexpr std::size_t canary_quick = 512;
   // [options]
+  // Chapters 2 and 3 quote these sizes; a change here must change the text too.
+  static_assert(default_size == std::size_t{64} * 1024 && guard_size == std::size_t{256} * 1024 &&
+                    canary_size == std::size_t{8} * 1024 && canary_quick == 512,
+                "the sizes chapter 2 states");
+  static_assert(canary_quick <= canary_size, "the quick check reads the top of the zone");
 
   /// \brief A pool with default options.
   StackPool() : StackPool(Options{}) {}

@@ -105,7 +105,7 @@ enum class Cancel : std::uint8_t { None, Pending, Delivered };
 
 // [slot]
 // One actor, or a free slot. Slots never move: the table grows by whole chunks. Aligned to a
-// cache line, a slot is 128 bytes (without ASan), so finding one is a shift, not a multiply.
+// cache line, a slot is 192 bytes, a multiple of 64: finding one is a lea and a shift, no multiply.
 struct alignas(64) Slot {
   Context ctx;
   Stack stack;
@@ -126,6 +126,7 @@ struct alignas(64) Slot {
   bool permit = false;           // an unpark() that arrived while the actor was not parked
 };
 // [slot]
+static_assert(sizeof(Slot) == 192, "chapter 3 gives a slot's size, and a chunk's from it");
 
 // [scheduler]
 struct Scheduler {
@@ -150,6 +151,8 @@ struct Scheduler {
   StackPool& pool = StackPool::local();
   Serials serials;
   // [scheduler]
+  static_assert(kChunk == 4096 && kChunk * sizeof(Slot) == std::size_t{768} * 1024,
+                "chapter 3's chunk");
 
   Scheduler() = default;
   Scheduler(const Scheduler&) = delete;

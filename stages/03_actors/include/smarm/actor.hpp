@@ -55,7 +55,7 @@ class Pid {
 };
 // [pid]
 
-static_assert(sizeof(Pid) <= 16 && std::is_trivially_copyable_v<Pid>,
+static_assert(sizeof(Pid) == 16 && std::is_trivially_copyable_v<Pid>,
               "a Pid is copied into messages and kept in tables: small and trivially copyable");
 
 /// \brief The base of every error smarm reports by exception: a misuse of the API.
@@ -175,6 +175,7 @@ class JoinHandle {
   explicit JoinHandle(Pid pid) noexcept : pid_(pid) {}
   Pid pid_;
 };
+static_assert(sizeof(JoinHandle) == 16, "a handle is its Pid, as chapter 3 says");
 
 namespace detail {
 
@@ -209,6 +210,7 @@ Body body_of() {
   };
 }
 // [body]
+static_assert(sizeof(Body) == 5 * sizeof(void*), "chapter 3: five words");
 
 /// \brief Checks that `globals`, taken for the calling thread's `__cxa_eh_globals`, holds the C++
 /// exception state where the scheduler's switch expects it, by throwing and catching an exception
