@@ -1,6 +1,6 @@
-// test_stack.cpp — guarded stacks: whole pages, recycling without new mappings or page faults,
-// memory given back lazily and in bulk, the mapping budget and its canary fallback, what the
-// guard and canary zones catch, and the ways a SIGSEGV ends (overflow report, or default).
+// test_stack.cpp — guarded stacks: whole pages, never huge ones, recycling without new mappings
+// or page faults, memory given back lazily and in bulk, the mapping budget and its canary fallback,
+// what the guard and canary zones catch, and the ways a SIGSEGV ends (overflow report, or default).
 #include <smarm/context.hpp>
 #include <smarm/stack.hpp>
 
@@ -74,6 +74,30 @@ std::vector<Stack> burst(StackPool& pool, std::size_t n) {
   }
   return held;
 }
+
+// The VmFlags line of /proc/self/smaps for the mapping that holds `p` ("rd wr mr mw me ac nh"),
+// or "" if no mapping holds it.
+std::string vm_flags(const void* p) {
+  const auto at = reinterpret_cast<std::uintptr_t>(p);
+  std::ifstream smaps("/proc/self/smaps");
+  bool inside = false;
+  for (std::string line; std::getline(smaps, line);) {
+    // A mapping's first line starts "start-end " in hex; its fields follow, one a line.
+    const std::size_t dash = line.find('-');
+    const std::size_t space = line.find(' ');
+    if (dash != std::string::npos && space != std::string::npos && dash < space &&
+        line.find_first_not_of("0123456789abcdef") == dash) {
+      const std::uintptr_t start = std::stoull(line.substr(0, dash), nullptr, 16);
+      const std::uintptr_t end = std::stoull(line.substr(dash + 1, space - dash - 1), nullptr, 16);
+      inside = start <= at && at < end;
+    } else if (inside && line.rfind("VmFlags:", 0) == 0) {
+      return line.substr(8) + " ";
+    }
+  }
+  return "";
+}
+
+bool no_huge_pages(const void* p) { return vm_flags(p).find(" nh ") != std::string::npos; }
 
 std::vector<const std::byte*> tops_of(const std::vector<Stack>& stacks) {
   std::vector<const std::byte*> tops;
@@ -181,6 +205,31 @@ TEST(Stack, PastTheBudgetStacksAreCanariesThatCostTwoMappingsPerSlab) {
   EXPECT_LE(mapping_count() - before, 2 * 10 + 2 + 8);  // a canary slab and its guard page
   EXPECT_FALSE(stacks[10].overflowed());
   EXPECT_GT(StackPool::mapping_budget(), 1000u);
+}
+
+// With transparent huge pages "always", one touched page of a stack could bring a 2 MiB page for
+// it and its neighbours: both kinds of slab ask the kernel for small pages only (MADV_NOHUGEPAGE,
+// "nh" among the mapping's flags).
+TEST(Stack, SlabsAreNeverBackedByHugePages) {
+  const std::size_t bytes = 4 * page();
+  void* control = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(control, MAP_FAILED);
+  const bool reported = madvise(control, bytes, MADV_NOHUGEPAGE) == 0 && no_huge_pages(control);
+  munmap(control, bytes);
+  if (!reported) {
+    GTEST_SKIP() << "this kernel (or emulator) has no transparent huge pages, or does not show "
+                    "MADV_NOHUGEPAGE in /proc/self/smaps";
+  }
+  StackPool pool(StackPool::Options{.max_guarded = 1});
+  const Stack guarded = pool.acquire();
+  const Stack canary = pool.acquire();
+  ASSERT_TRUE(guarded.guarded());
+  ASSERT_FALSE(canary.guarded());
+  for (const Stack* s : {&guarded, &canary}) {
+    const std::byte* top = touch_top(*s);
+    EXPECT_TRUE(no_huge_pages(s->usable().data())) << vm_flags(s->usable().data());
+    EXPECT_TRUE(no_huge_pages(top)) << vm_flags(top);
+  }
 }
 
 TEST(Stack, ReleasedStacksStayCommittedAndComeBackWithoutAPageFault) {
