@@ -74,7 +74,32 @@ void Context::asan_arrive() noexcept {
   __sanitizer_finish_switch_fiber(fake_stack_, nullptr, nullptr);
   running = {stack_low_, stack_size_};
 }
+
+namespace {
+
+// A context's first arrival is in Context::run, not after a switch_to: it completes there the
+// announcement that the switch into it began.
+void asan_arrive_first(std::span<std::byte> stack) noexcept {
+  __sanitizer_finish_switch_fiber(nullptr, nullptr, nullptr);
+  running = {stack.data(), stack.size()};
+}
+
+// A finished context leaves for good: with no place to save its fake stack, ASan drops the
+// stack it leaves.
+void asan_leave_for_good(const void* to_low, std::size_t to_size) noexcept {
+  __sanitizer_start_switch_fiber(nullptr, to_low, to_size);
+}
+
+}  // namespace
 // [asan]
+#else
+namespace {
+
+// Without AddressSanitizer there is nobody to tell about a switch.
+void asan_arrive_first(std::span<std::byte> /*stack*/) noexcept {}
+void asan_leave_for_good(const void* /*to_low*/, std::size_t /*to_size*/) noexcept {}
+
+}  // namespace
 #endif
 
 // The first C++ frame of every context (smarm_trampoline calls it). It must not return: the
@@ -82,10 +107,7 @@ void Context::asan_arrive() noexcept {
 // [run]
 void Context::run(void* start_record) noexcept {
   const Start start = *static_cast<Start*>(start_record);
-#if SMARM_ASAN
-  __sanitizer_finish_switch_fiber(nullptr, nullptr, nullptr);
-  running = {start.stack.data(), start.stack.size()};
-#endif
+  asan_arrive_first(start.stack);
   try {
     start.fn(start.arg);
   } catch (const std::exception& e) {
@@ -102,9 +124,7 @@ void Context::run(void* start_record) noexcept {
     fail_empty_switch();
   }
   to.sp_ = nullptr;
-#if SMARM_ASAN
-  __sanitizer_start_switch_fiber(nullptr, to.stack_low_, to.stack_size_);  // this stack is done
-#endif
+  asan_leave_for_good(to.stack_low_, to.stack_size_);
   void* finished = nullptr;
   smarm_switch(&finished, target);
   std::fprintf(stderr, "smarm: a finished context was resumed\n");

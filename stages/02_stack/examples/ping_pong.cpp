@@ -5,9 +5,9 @@
 
 #include <cstdio>
 
+// [usage]
 namespace {
 
-// [usage]
 struct Players {
   smarm::Context main;  // where main() is suspended while the players run
   smarm::Context ping;
@@ -41,6 +41,6 @@ int main() {
   p.pong = smarm::Context::make(pong_stack.usable(), pong, &p, p.main);
   p.main.switch_to(p.ping);  // runs until ping returns
   std::printf("back in main; pong is left suspended\n");
-  // [usage]
   return 0;
 }
+// [usage]

@@ -49,6 +49,18 @@
 namespace smarm {
 namespace {
 
+// [asan]
+// AddressSanitizer poisons the redzones around a frame's locals on entry and unpoisons them on
+// return. Frames abandoned on a stack (its context never returned) leave theirs poisoned, so a
+// stack going back on a free list is unpoisoned whole: the next context starts with clean memory.
+void asan_unpoison_stack([[maybe_unused]] std::byte* low,
+                         [[maybe_unused]] std::size_t size) noexcept {
+#ifdef SMARM_STACK_ASAN
+  __asan_unpoison_memory_region(low, size);
+#endif
+}
+// [asan]
+
 std::size_t page_size() noexcept {
   static const auto size = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
   return size;
@@ -615,11 +627,7 @@ void StackPool::release(std::byte* low, std::size_t size, bool guarded) noexcept
   if (!guarded && zone_dirty(low, canary_size)) {
     report_overflow(low, size, "wrote into the canary zone below it", nullptr);
   }
-#ifdef SMARM_STACK_ASAN
-  // Frames abandoned on this stack may have left their redzones poisoned; the next context
-  // starts with clean memory.
-  __asan_unpoison_memory_region(low, size);
-#endif
+  asan_unpoison_stack(low, size);
   size_class(size).list(guarded).stacks.push_back(low);  // committed: reuse costs no page fault
   --in_use_;
   if (--until_decay_check_ == 0) {
