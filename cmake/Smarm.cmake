@@ -17,6 +17,12 @@ endif()
 add_library(smarm_options INTERFACE)
 target_compile_options(smarm_options INTERFACE
   $<$<COMPILE_LANGUAGE:C,CXX>:-Wall -Wextra $<$<BOOL:${SMARM_WARNINGS_AS_ERRORS}>:-Werror>>)
+# The scheduler's internal checks (SMARM_CHECK in scheduler.hpp): on wherever the tests are built
+# (the dev, clang, asan and aarch64 presets), off, and free, in release and in a user's build.
+option(SMARM_CHECKS "Check the scheduler's invariants at run time" ${SMARM_BUILD_TESTS})
+if(SMARM_CHECKS)
+  target_compile_definitions(smarm_options INTERFACE SMARM_CHECKS=1)
+endif()
 if(SMARM_SANITIZE)
   target_compile_options(smarm_options INTERFACE
     -fsanitize=${SMARM_SANITIZE} -fno-omit-frame-pointer -fno-sanitize-recover=all)
@@ -111,11 +117,13 @@ endfunction()
 
 # Registers one test program for the stage that introduces its mechanism, every later stage and
 # final/:
-#   smarm_add_test(<name> FROM <stage dir> SOURCES ... [ARCH_SOURCES_x86_64 ...] [ARCH_SOURCES_aarch64 ...])
+#   smarm_add_test(<name> FROM <stage dir> [INTERNAL] SOURCES ... [ARCH_SOURCES_x86_64 ...] [ARCH_SOURCES_aarch64 ...])
 # Each copy links that stage's library; its tests carry the labels stageNN (or final) and
-# <name>, so `ctest -L stage01` runs what stage 01 must pass.
+# <name>, so `ctest -L stage01` runs what stage 01 must pass. INTERNAL tests also see the stage's
+# private headers (its src/), to test the runtime's internal interfaces.
 function(smarm_add_test name)
-  cmake_parse_arguments(arg "" "FROM" "SOURCES;ARCH_SOURCES_x86_64;ARCH_SOURCES_aarch64" ${ARGN})
+  cmake_parse_arguments(arg "INTERNAL" "FROM" "SOURCES;ARCH_SOURCES_x86_64;ARCH_SOURCES_aarch64"
+                        ${ARGN})
   smarm_stages_from("${arg_FROM}" stages)
   foreach(stage IN LISTS stages)
     smarm_short_name(${stage} short)
@@ -123,6 +131,9 @@ function(smarm_add_test name)
     set(exe test_${name}_${short})
     add_executable(${exe} ${arg_SOURCES} ${arg_ARCH_SOURCES_${SMARM_ARCH}})
     target_link_libraries(${exe} PRIVATE smarm_${stage} smarm_options GTest::gtest_main)
+    if(arg_INTERNAL)
+      target_include_directories(${exe} PRIVATE $<TARGET_PROPERTY:smarm_${stage},SOURCE_DIR>/src)
+    endif()
     gtest_discover_tests(${exe}
       TEST_PREFIX "${short}."
       TEST_LIST ${exe}_TESTS

@@ -19,7 +19,7 @@
 namespace smarm {
 
 namespace detail {
-struct Scheduler;
+class Scheduler;
 }  // namespace detail
 
 // [pid]
@@ -171,7 +171,7 @@ class JoinHandle {
   void detach() noexcept;
 
  private:
-  friend struct detail::Scheduler;
+  friend class detail::Scheduler;
   explicit JoinHandle(Pid pid) noexcept : pid_(pid) {}
   Pid pid_;
 };
