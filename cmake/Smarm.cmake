@@ -97,16 +97,9 @@ function(smarm_stage_example name source)
   set_property(GLOBAL APPEND PROPERTY SMARM_EXAMPLES ${exe})
 endfunction()
 
-# The stages a test registered FROM <from> runs on: <from>, every later stage, and final/.
-function(smarm_stages_from from out)
-  list(FIND SMARM_STAGES "${from}" first)
-  if(first EQUAL -1)
-    message(FATAL_ERROR "FROM '${from}' is not in SMARM_STAGES (${SMARM_STAGES})")
-  endif()
-  list(SUBLIST SMARM_STAGES ${first} -1 stages)
-  list(APPEND stages final)
-  set(${out} ${stages} PARENT_SCOPE)
-endfunction()
+# smarm_stages_from(<from> <out> [RETIRED_AT <stage> BECAUSE <reason> TESTS <what>]): the stages
+# a test registered FROM <from> runs on, unless a later stage retires it.
+include(SmarmStages)
 
 # The ctest label of a stage directory: 01_context -> stage01, final -> final.
 function(smarm_stage_label dir out)
@@ -117,14 +110,23 @@ endfunction()
 
 # Registers one test program for the stage that introduces its mechanism, every later stage and
 # final/:
-#   smarm_add_test(<name> FROM <stage dir> [INTERNAL] SOURCES ... [ARCH_SOURCES_x86_64 ...] [ARCH_SOURCES_aarch64 ...])
+#   smarm_add_test(<name> FROM <stage dir> [INTERNAL] SOURCES ... [ARCH_SOURCES_x86_64 ...]
+#                  [ARCH_SOURCES_aarch64 ...] [RETIRED_AT <stage dir> BECAUSE "<reason>"])
 # Each copy links that stage's library; its tests carry the labels stageNN (or final) and
 # <name>, so `ctest -L stage01` runs what stage 01 must pass. INTERNAL tests also see the stage's
-# private headers (its src/), to test the runtime's internal interfaces.
+# private headers (its src/), to test the runtime's internal interfaces. RETIRED_AT: a later stage
+# changes on purpose the behaviour the test pins (FIFO order once there are several cores, say);
+# the test then runs on the stages before that one only, and the reason is printed at configure
+# time and listed in build/<preset>/retired_tests.txt (see cmake/SmarmStages.cmake).
 function(smarm_add_test name)
-  cmake_parse_arguments(arg "INTERNAL" "FROM" "SOURCES;ARCH_SOURCES_x86_64;ARCH_SOURCES_aarch64"
-                        ${ARGN})
-  smarm_stages_from("${arg_FROM}" stages)
+  cmake_parse_arguments(PARSE_ARGV 1 arg "INTERNAL" "FROM;RETIRED_AT;BECAUSE"
+                        "SOURCES;ARCH_SOURCES_x86_64;ARCH_SOURCES_aarch64")
+  if(arg_UNPARSED_ARGUMENTS OR arg_KEYWORDS_MISSING_VALUES)
+    message(FATAL_ERROR "smarm_add_test(${name}): unexpected arguments or keywords without a "
+                        "value: ${arg_UNPARSED_ARGUMENTS} ${arg_KEYWORDS_MISSING_VALUES}")
+  endif()
+  smarm_stages_from("${arg_FROM}" stages RETIRED_AT "${arg_RETIRED_AT}" BECAUSE "${arg_BECAUSE}"
+                    TESTS "${name}")
   foreach(stage IN LISTS stages)
     smarm_short_name(${stage} short)
     smarm_stage_label(${stage} label)
@@ -153,19 +155,30 @@ endfunction()
 # Runs an already registered test program (see smarm_add_test) under Valgrind for the stage
 # <FROM>, every later stage and final/: the runtime registers its stacks with Valgrind, which
 # must then report no error and never suspect the program of "switching stacks".
-#   smarm_add_valgrind_test(<name> FROM <stage dir> FILTER <gtest filter>)
+#   smarm_add_valgrind_test(<name> FROM <stage dir> FILTER <gtest filter>
+#                           [RETIRED_AT <stage dir> BECAUSE "<reason>"])
+# RETIRED_AT as for smarm_add_test; a retired test program takes its Valgrind run with it.
 function(smarm_add_valgrind_test name)
-  cmake_parse_arguments(arg "" "FROM;FILTER" "" ${ARGN})
+  cmake_parse_arguments(PARSE_ARGV 1 arg "" "FROM;FILTER;RETIRED_AT;BECAUSE" "")
+  if(arg_UNPARSED_ARGUMENTS OR arg_KEYWORDS_MISSING_VALUES)
+    message(FATAL_ERROR "smarm_add_valgrind_test(${name}): unexpected arguments or keywords "
+                        "without a value: ${arg_UNPARSED_ARGUMENTS} ${arg_KEYWORDS_MISSING_VALUES}")
+  endif()
+  smarm_stages_from("${arg_FROM}" stages RETIRED_AT "${arg_RETIRED_AT}" BECAUSE "${arg_BECAUSE}"
+                    TESTS "valgrind.${name}")
   find_program(SMARM_VALGRIND valgrind)
   if(NOT SMARM_VALGRIND OR SMARM_SANITIZE OR CMAKE_CROSSCOMPILING)
     # Valgrind cannot run sanitized or foreign binaries; the label check must not expect them.
     set_property(GLOBAL APPEND PROPERTY SMARM_ABSENT_LABELS valgrind)
     return()
   endif()
-  smarm_stages_from("${arg_FROM}" stages)
   foreach(stage IN LISTS stages)
     smarm_short_name(${stage} short)
     smarm_stage_label(${stage} label)
+    if(NOT TARGET test_${name}_${short})
+      message(FATAL_ERROR "smarm_add_valgrind_test(${name}): test_${name}_${short} is not built "
+                          "(retired?); retire the Valgrind run at the same stage")
+    endif()
     add_test(NAME ${short}.valgrind.${name}
              COMMAND ${SMARM_VALGRIND} --error-exitcode=1 --quiet
                      $<TARGET_FILE:test_${name}_${short}> --gtest_filter=${arg_FILTER})
