@@ -39,7 +39,8 @@
 //   on: the on_return context of an actor must become the current worker's loop, not a constant.
 // - Thread-local addresses cached by the compiler across a switch: after a switch an actor may
 //   resume on another thread, so the scheduler must be looked up anew after every wait, never
-//   kept in a register across one (of_thread() is the only way in, and will not be inlined).
+//   kept in a register across one. of_thread() is the only way in: today an inline read of a
+//   thread_local, then a call the compiler cannot move across a switch.
 // - A process-wide slot table, with per-worker caches of free slots, instead of one per run.
 // - Stacks released on another thread than the one that took them: the pool takes them back
 //   into the releasing thread's cache, or through a return queue.
