@@ -193,8 +193,8 @@ table() ->
     %% Each skynet run is a fresh emulator of the one-shot form, so that its peak is its own.
     Runs = [skynet_process(1000000) || _ <- lists:seq(1, 9)],
     Median = fun(I) -> lists:nth(5, lists:sort([element(I, R) || R <- Runs])) end,
-    io:format("  skynet/erlang                ~8.2f ms per tree   ~8.0f faults   ~6.1f MiB peak"
-              " resident~n", [Median(1) / 1.0e6, Median(2), Median(3) / 1024]).
+    io:format("  skynet/erlang                ~8.2f ms per tree   ~8b faults   ~6.1f MiB peak"
+              " resident~n", [Median(1) / 1.0e6, round(Median(2)), Median(3) / 1024]).
 
 %% Runs this script's one-shot skynet in a new emulator: {ns, faults, peak KiB}.
 skynet_process(Leaves) ->
