@@ -1,9 +1,10 @@
 // bench_actors.cpp — actors against their peers in one run: a yield between two actors, and the
 // spawn + join of trivial actors in the shapes programs use them — one at a time, in batches of
 // 1000, and a million alive at once — next to Boost.Fiber (pooled and default stacks) and
-// std::thread, and Go's goroutines (bench/peers/peers.go, run as a subprocess one measurement at a
-// time, interleaved with the others). Each batch benchmark also reports the minor page faults per
-// actor that getrusage counts, since a fault costs microseconds on a virtual machine.
+// std::thread, and Go's goroutines (bench/peers/peers.go, run by bench/peer.hpp as a subprocess
+// one measurement at a time, interleaved with the others). Each batch benchmark also reports the
+// minor page faults per actor that getrusage counts, since a fault costs microseconds on a virtual
+// machine.
 #include <sys/resource.h>
 #include <smarm/actor.hpp>
 #include <smarm/stack.hpp>
@@ -11,12 +12,12 @@
 #include <boost/fiber/all.hpp>
 #include <chrono>
 #include <cstdint>
-#include <cstdio>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "bench_main.hpp"
+#include "peer.hpp"
 
 namespace {
 
@@ -157,45 +158,6 @@ void BM_batch_thread(benchmark::State& state) {
   }
 }
 
-// ---- Go, through its peer program
-
-// Runs the Go peer once with `args` and returns what it measured: nanoseconds and minor faults per
-// operation. Go's runtime measures itself, so its start-up is not counted.
-struct GoFigures {
-  double ns = 0;
-  double faults = 0;
-};
-
-bool run_go_peer(const std::string& args, GoFigures& out) {
-#ifdef SMARM_GO_PEER
-  const std::string command = std::string(SMARM_GO_PEER) + " " + args;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return false;
-  const bool read = std::fscanf(pipe, "%lf %lf", &out.ns, &out.faults) == 2;
-  return pclose(pipe) == 0 && read;
-#else
-  (void)args;
-  (void)out;
-  return false;
-#endif
-}
-
-// One iteration is one run of the peer; its time is the peer's own measurement.
-void BM_go(benchmark::State& state, const std::string& args, double ops_per_run) {
-  double faults = 0;
-  for (auto _ : state) {
-    GoFigures figures;
-    if (!run_go_peer(args, figures)) {
-      state.SkipWithError("the Go peer is not built (Debian package golang-go) or failed");
-      return;
-    }
-    state.SetIterationTime(figures.ns * 1e-9 * ops_per_run);
-    faults += figures.faults;
-  }
-  smarm_bench::per_op(state, ops_per_run);
-  state.counters["faults"] = faults / static_cast<double>(state.iterations());
-}
-
 using boost::fibers::fixedsize_stack;
 using boost::fibers::pooled_fixedsize_stack;
 
@@ -221,17 +183,14 @@ void register_batch(const std::string& group, bool threads) {
         ->Apply(shape);
   }
   const std::size_t rounds = Batch >= 1'000'000 ? 1 : Batch >= 1000 ? 200 : 200'000;
-  benchmark::RegisterBenchmark((group + "/go").c_str(), BM_go,
-                               "batch " + std::to_string(Batch) + " " + std::to_string(rounds),
-                               static_cast<double>(Batch * rounds))
-      ->UseManualTime()
-      ->Iterations(1);
+  smarm_bench::register_peer(group + "/go", smarm_bench::go_peer(),
+                             "batch " + std::to_string(Batch) + " " + std::to_string(rounds),
+                             static_cast<double>(Batch * rounds));
 }
 
 const bool registered = [] {
-  benchmark::RegisterBenchmark("yield/go_gosched", BM_go, "yield 2000000", 2'000'000.0)
-      ->UseManualTime()
-      ->Iterations(1);
+  smarm_bench::register_peer("yield/go_gosched", smarm_bench::go_peer(), "yield 2000000",
+                             2'000'000.0);
   register_batch<1>("spawn_join_x1", true);
   register_batch<1000>("spawn_join_x1000", true);
   register_batch<1'000'000>("spawn_join_x1M", false);  // a million threads: not on this machine

@@ -5,7 +5,9 @@
 //
 // Benchmarks are named "<group>/<implementation>", e.g. "yield/smarm" and "yield/boost_fiber".
 // The figure compared is the counter "per_op" when a benchmark sets one (seconds per operation,
-// see per_op()), else the real time per iteration; the counter "faults", when set, is shown too.
+// see per_op()), else the real time per iteration; the counters "faults" and "peak_rss" (see
+// peak_rss()), when set, are shown too. Rows measured by a peer program in another language come
+// from bench/peer.hpp.
 #pragma once
 
 #include <benchmark/benchmark.h>
@@ -26,6 +28,26 @@ inline void per_op(benchmark::State& state, double ops) {
   state.counters["per_op"] = benchmark::Counter(
       ops, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
+
+// Reports the peak resident memory, in bytes, of the process that ran a benchmark (the counter
+// "peak_rss", which the console shows in units of 1024: its M is a MiB).
+inline void peak_rss(benchmark::State& state, double bytes) {
+  state.counters["peak_rss"] =
+      benchmark::Counter(bytes, benchmark::Counter::kDefaults, benchmark::Counter::kIs1024);
+}
+
+// The peak resident memory of this process (VmHWM), in bytes: 0 if /proc does not say.
+inline double peak_resident_bytes() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) * 1024;
+  }
+  return 0;
+}
+
+// Lowers this process's peak resident memory to what is resident now (Linux 4.0 on), so that
+// peak_resident_bytes() afterwards measures what follows, not the benchmarks that ran before.
+inline void reset_peak_resident() { std::ofstream("/proc/self/clear_refs") << "5"; }
 
 // Prints the CPU (vendor and model, from /proc/cpuinfo) and the date, which every figure a
 // benchmark prints depends on. Programs whose output is data (JSON) print this to stderr.
@@ -93,6 +115,8 @@ class SideBySide : public benchmark::BenchmarkReporter {
           row.ns = it->second * 1e9;
         if (auto it = run.counters.find("faults"); it != run.counters.end())
           row.faults = it->second;
+        if (auto it = run.counters.find("peak_rss"); it != run.counters.end())
+          row.peak_mib = it->second / (1024.0 * 1024.0);
       }
       if (groups_.find(group) == groups_.end()) order_.push_back(group);
       auto& rows = groups_[group];
@@ -105,7 +129,7 @@ class SideBySide : public benchmark::BenchmarkReporter {
   void Finalize() override { display_->Finalize(); }
 
   // The table of each group that has a smarm row, fastest first, with the minor page faults per
-  // operation where a benchmark counts them ("faults").
+  // operation ("faults") and the peak resident memory ("peak_rss") where a benchmark counts them.
   void print_table(std::FILE* out) {
     bool header = false;
     for (const std::string& group : order_) {
@@ -136,6 +160,7 @@ class SideBySide : public benchmark::BenchmarkReporter {
         }
         std::fprintf(out, "    %-34s %12.2f ns   %8.2fx", r.impl.c_str(), r.ns, r.ns / reference);
         if (r.faults >= 0) std::fprintf(out, "   %8.3f faults", r.faults);
+        if (r.peak_mib >= 0) std::fprintf(out, "   %8.1f MiB peak", r.peak_mib);
         std::fprintf(out, "\n");
       }
     }
@@ -146,8 +171,9 @@ class SideBySide : public benchmark::BenchmarkReporter {
   struct Row {
     std::string impl;
     double ns = 0;
-    double faults = -1;   // negative: not counted
-    std::string skipped;  // why the row could not run, if it could not
+    double faults = -1;    // negative: not counted
+    double peak_mib = -1;  // negative: not counted
+    std::string skipped;   // why the row could not run, if it could not
   };
   benchmark::BenchmarkReporter* display_;
   std::vector<std::string> order_;

@@ -1,22 +1,33 @@
-// peers.go — Go's side of the actor benchmarks, with one processor (GOMAXPROCS=1) as smarm has:
-// a yield between two goroutines (runtime.Gosched), spawn + join (go + sync.WaitGroup) one at a
-// time, in batches of 1000 and a million alive at once, with the minor page faults per goroutine
-// that getrusage counts, and resident memory per idle goroutine. Medians of 9 runs, printed like
-// bench_main.hpp's table.
+// peers.go — Go's side of the actor and channel benchmarks, with one processor (GOMAXPROCS=1) as
+// smarm has: a yield between two goroutines (runtime.Gosched), spawn + join (go + sync.WaitGroup)
+// one at a time, in batches of 1000 and a million alive at once, with the minor page faults per
+// goroutine that getrusage counts, and resident memory per idle goroutine; then channels: a
+// ping-pong between two goroutines (unbuffered and capacity-1 channels), a token passed round a
+// ring of 1000 goroutines, and skynet (a tree of 1,111,111 goroutines summing their numbers) with
+// the process's peak resident memory. Medians of 9 runs, printed like bench_main.hpp's table.
 //
 //	go run bench/peers/peers.go
 //
-// bench_actors runs the same measurements one at a time, interleaved with its own, through the
-// one-shot form, which prints "<ns per operation> <minor faults per operation>":
+// The benchmark programs run the same measurements one at a time, interleaved with their own,
+// through the one-shot form, which prints "<ns per operation> <minor faults per operation>" and,
+// for skynet, "<peak resident KiB>" (bench/peer.hpp reads it; bench/peers/peers.erl speaks the
+// same protocol):
 //
 //	peers yield <n>                 n Gosched of each of two goroutines
 //	peers batch <batch> <rounds>    a warm-up round, then <rounds> rounds of <batch> goroutines
+//	peers pingpong <n>              n round trips over two unbuffered channels
+//	peers pingpong1 <n>             the same over two channels of capacity 1
+//	peers ring <size> <rounds>      a token round a ring of <size> goroutines <rounds> times,
+//	                                per hop
+//	peers skynet <leaves>           a warm-up tree, then one timed, per tree; <leaves> is a power
+//	                                of 10 (1000000 is the benchmark)
 package main
 
 import (
 	"bufio"
 	"fmt"
 	"os"
+	"os/exec"
 	"runtime"
 	"sort"
 	"strconv"
@@ -95,6 +106,143 @@ func batch(batch, rounds int) (float64, float64) {
 	return times[4], faults[4]
 }
 
+// ---- channels
+
+// Round trips of one value between two goroutines over two channels of capacity `capacity`, one
+// each way.
+func pingPong(capacity int) func(n int) time.Duration {
+	return func(n int) time.Duration {
+		ping, pong := make(chan int, capacity), make(chan int, capacity)
+		go func() {
+			for v := range ping {
+				pong <- v
+			}
+		}()
+		start := time.Now()
+		for i := 0; i < n; i++ {
+			ping <- i
+			<-pong
+		}
+		elapsed := time.Since(start)
+		close(ping)
+		return elapsed
+	}
+}
+
+// A token passed round a ring of `size` goroutines `rounds` times over unbuffered channels: each
+// receives it from its predecessor's channel and sends it on to its successor's, `rounds` times,
+// counting the hops; the first one then receives it once more and hands it back. Setting the ring
+// up is not timed.
+func ring(size, rounds int) time.Duration {
+	links := make([]chan int, size)
+	for i := range links {
+		links[i] = make(chan int)
+	}
+	done := make(chan int)
+	for i := 0; i < size; i++ {
+		in, out := links[i], links[(i+1)%size]
+		go func(first bool) {
+			for r := 0; r < rounds; r++ {
+				out <- 1 + <-in
+			}
+			if first {
+				done <- <-in
+			}
+		}(i == 0)
+	}
+	start := time.Now()
+	links[0] <- 0
+	hops := <-done
+	elapsed := time.Since(start)
+	if hops != size*rounds {
+		fmt.Fprintf(os.Stderr, "peers: the token made %d hops, not %d\n", hops, size*rounds)
+		os.Exit(1)
+	}
+	return elapsed
+}
+
+func ringHops(hops int) time.Duration { return ring(1000, hops/1000) }
+
+// Skynet: a goroutine of `size` numbers from `num` on is a leaf that sends its number when size is
+// 1, else spawns 10 children of a tenth each and sends the sum of their answers (unbuffered
+// channels, as the original).
+func skynet(c chan<- int, num, size int) {
+	if size == 1 {
+		c <- num
+		return
+	}
+	rc := make(chan int)
+	for i := 0; i < 10; i++ {
+		go skynet(rc, num+i*(size/10), size/10)
+	}
+	sum := 0
+	for i := 0; i < 10; i++ {
+		sum += <-rc
+	}
+	c <- sum
+}
+
+// One tree of `leaves` leaves; its sum is checked.
+func skynetOnce(leaves int) time.Duration {
+	c := make(chan int)
+	start := time.Now()
+	go skynet(c, 0, leaves)
+	sum := <-c
+	elapsed := time.Since(start)
+	if want := leaves * (leaves - 1) / 2; sum != want {
+		fmt.Fprintf(os.Stderr, "peers: skynet summed %d, not %d\n", sum, want)
+		os.Exit(1)
+	}
+	return elapsed
+}
+
+func isPowerOf10(n int) bool {
+	for n%10 == 0 {
+		n /= 10
+	}
+	return n == 1
+}
+
+// statusKiB reads a "<field>: <n> kB" line of /proc/self/status, 0 if it is missing.
+func statusKiB(field string) int {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if strings.HasPrefix(s.Text(), field+":") {
+			v, _ := strconv.Atoi(strings.Fields(s.Text())[1])
+			return v
+		}
+	}
+	return 0
+}
+
+// Skynet's figures for the table: each run is a fresh process of this program's one-shot form, so
+// that its peak resident memory (VmHWM) is skynet's alone, not the million goroutines' above.
+func skynetMedians(leaves int) (ms, faults, peakMiB float64, err error) {
+	var times, faultRuns, peaks []float64
+	for i := 0; i < 9; i++ {
+		out, err := exec.Command(os.Args[0], "skynet", strconv.Itoa(leaves)).Output()
+		if err != nil {
+			return 0, 0, 0, err
+		}
+		var ns, f, kib float64
+		if _, err := fmt.Sscan(string(out), &ns, &f, &kib); err != nil {
+			return 0, 0, 0, err
+		}
+		times = append(times, ns/1e6)
+		faultRuns = append(faultRuns, f)
+		peaks = append(peaks, kib/1024)
+	}
+	sort.Float64s(times)
+	sort.Float64s(faultRuns)
+	sort.Float64s(peaks)
+	return times[4], faultRuns[4], peaks[4], nil
+}
+
 func cpuModel() string {
 	f, err := os.Open("/proc/cpuinfo")
 	if err != nil {
@@ -110,25 +258,9 @@ func cpuModel() string {
 	return "unknown CPU"
 }
 
-func residentKiB() int {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		if strings.HasPrefix(s.Text(), "VmRSS:") {
-			v, _ := strconv.Atoi(strings.Fields(s.Text())[1])
-			return v
-		}
-	}
-	return 0
-}
-
 func idleMemory(n int) {
 	runtime.GC()
-	before := residentKiB()
+	before := statusKiB("VmRSS")
 	block := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(n)
@@ -136,7 +268,7 @@ func idleMemory(n int) {
 		go func() { <-block; wg.Done() }()
 	}
 	runtime.Gosched()
-	during := residentKiB()
+	during := statusKiB("VmRSS")
 	close(block)
 	wg.Wait()
 	fmt.Printf("%9d idle goroutines: %8.0f bytes resident per goroutine\n", n,
@@ -163,8 +295,24 @@ func oneShot(args []string) {
 		batchOnce(n[0], n[1])
 		ns, faults := batchOnce(n[0], n[1])
 		fmt.Printf("%.3f %.6f\n", ns, faults)
+	case (args[0] == "pingpong" || args[0] == "pingpong1") && len(n) == 1:
+		capacity := map[string]int{"pingpong": 0, "pingpong1": 1}[args[0]]
+		f0 := minorFaults()
+		ns := float64(pingPong(capacity)(n[0]).Nanoseconds()) / float64(n[0])
+		fmt.Printf("%.3f %.6f\n", ns, float64(minorFaults()-f0)/float64(n[0]))
+	case args[0] == "ring" && len(n) == 2:
+		f0 := minorFaults()
+		hops := n[0] * n[1]
+		ns := float64(ring(n[0], n[1]).Nanoseconds()) / float64(hops)
+		fmt.Printf("%.3f %.6f\n", ns, float64(minorFaults()-f0)/float64(hops))
+	case args[0] == "skynet" && len(n) == 1 && isPowerOf10(n[0]):
+		skynetOnce(n[0])
+		f0 := minorFaults()
+		ns := float64(skynetOnce(n[0]).Nanoseconds())
+		fmt.Printf("%.3f %.6f %d\n", ns, float64(minorFaults()-f0), statusKiB("VmHWM"))
 	default:
-		fmt.Fprintln(os.Stderr, "usage: peers [yield <n> | batch <batch> <rounds>]")
+		fmt.Fprintln(os.Stderr, "usage: peers [yield <n> | batch <batch> <rounds> | pingpong <n> |"+
+			" pingpong1 <n> | ring <size> <rounds> | skynet <leaves, a power of 10>]")
 		os.Exit(2)
 	}
 }
@@ -187,4 +335,16 @@ func main() {
 	}
 	idleMemory(100000)
 	idleMemory(1000000)
+	for capacity, name := range []string{"pingpong/go_unbuffered", "pingpong/go_capacity_1"} {
+		ns := median(pingPong(capacity), 1000000)
+		fmt.Printf("  %-28s %8.2f ns per round trip\n", name, ns)
+	}
+	fmt.Printf("  ring/go                      %8.2f ns per hop\n", median(ringHops, 1000000))
+	ms, faults, peak, err := skynetMedians(1000000)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "peers: skynet: %v\n", err)
+		os.Exit(1)
+	}
+	fmt.Printf("  skynet/go                    %8.2f ms per tree   %8.0f faults   %6.1f MiB peak"+
+		" resident\n", ms, faults, peak)
 }
