@@ -420,10 +420,18 @@ std::string Scheduler::deadlock_report(const std::vector<Pid>& parked) const {
     const Slot& s = slot(parked[i].index());
     r += (i == 0 ? " " : ", ") + parked[i].to_string();
     switch (s.wait) {
-      case Wait::Join: r += " joining " + pid_of(slot(s.joining)).to_string(); break;
-      case Wait::Recv: r += " in recv on a channel"; break;
-      case Wait::Send: r += " in send on a full channel"; break;
-      default: r += " in park()"; break;
+      case Wait::Join:
+        r += " joining " + pid_of(slot(s.joining)).to_string();
+        break;
+      case Wait::Recv:
+        r += " in recv on a channel";
+        break;
+      case Wait::Send:
+        r += " in send on a full channel";
+        break;
+      default:
+        r += " in park()";
+        break;
     }
   }
   if (parked.size() > kListed) r += ", and " + std::to_string(parked.size() - kListed) + " more";
