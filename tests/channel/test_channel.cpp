@@ -57,6 +57,7 @@ struct Counted {
   }
 };
 
+// [usage]
 TEST(Channel, EachSendersValuesArriveInTheOrderItSentThem) {
   constexpr int kSenders = 4;
   constexpr int kEach = 1000;
@@ -82,6 +83,7 @@ TEST(Channel, EachSendersValuesArriveInTheOrderItSentThem) {
     for (JoinHandle& h : senders) h.join();
   });
 }
+// [usage]
 
 TEST(Channel, RecvParksUntilASendWakesIt) {
   std::string trace;
@@ -211,9 +213,8 @@ TEST(Channel, AUniquePtrIsMovedThroughNeverCopied) {
     auto [tx, rx] = smarm::channel<std::unique_ptr<std::string>>();
     auto p = std::make_unique<std::string>("payload");
     const std::string* const address = p.get();
-    JoinHandle sender = smarm::spawn([p = std::move(p), tx = std::move(tx)]() mutable {
-      EXPECT_TRUE(tx.send(std::move(p)));
-    });
+    JoinHandle sender = smarm::spawn(
+        [p = std::move(p), tx = std::move(tx)]() mutable { EXPECT_TRUE(tx.send(std::move(p))); });
     std::unique_ptr<std::string> got = rx.recv().value();
     EXPECT_EQ(got.get(), address);
     EXPECT_EQ(*got, "payload");
@@ -265,7 +266,7 @@ TEST(Channel, ValuesLeftInADroppedChannelAreDestroyedExactlyOnce) {
 TEST(Channel, MessagesAllocateNothingInSteadyState) {
   std::size_t during = 0;
   smarm::run([&] {
-    auto [tx, rx] = smarm::channel<int>();     // unbounded: the ring grows once, then stays
+    auto [tx, rx] = smarm::channel<int>();       // unbounded: the ring grows once, then stays
     auto [back, from] = smarm::channel<int>(1);  // bounded: allocated once
     JoinHandle echo = smarm::spawn([rx = std::move(rx), back = std::move(back)]() mutable {
       while (std::optional<int> v = rx.recv()) EXPECT_TRUE(back.send(*v));
@@ -335,13 +336,15 @@ TEST(ChannelDeathTest, AReceiverThatWaitsAgainAfterItsCancellationAbortsWithTheR
           } catch (...) {
           }
         }
-      }).detach();
+      })
+          .detach();
     });
   };
-  EXPECT_DEATH(stubborn(),
-               "smarm: deadlock: 2 actor\\(s\\) parked and nothing can wake them: <[0-9]+\\.[0-9]+> "
-               "in recv on a channel, <[0-9]+\\.[0-9]+> in park\\(\\)\n"
-               "smarm: deadlock again");
+  EXPECT_DEATH(
+      stubborn(),
+      "smarm: deadlock: 2 actor\\(s\\) parked and nothing can wake them: <[0-9]+\\.[0-9]+> "
+      "in recv on a channel, <[0-9]+\\.[0-9]+> in park\\(\\)\n"
+      "smarm: deadlock again");
 }
 
 TEST(Channel, MisuseIsAClearError) {

@@ -72,18 +72,18 @@ struct ChannelCore {
   /// \brief A sender parked on a full channel: on its own stack while it waits, so that parking
   /// allocates nothing, and queued in arrival order.
   struct SendWaiter {
-    SendWaiter* next = nullptr;
-    Slot* actor = nullptr;  ///< the parked sender
-    void* value = nullptr;  ///< the T it offers, in its own frame
-    bool taken = false;     ///< the receiver moved *value into the channel
-    bool queued = false;    ///< on the queue of parked senders
+    SendWaiter* next = nullptr;  ///< the next parked sender, or null
+    Slot* actor = nullptr;       ///< the parked sender
+    void* value = nullptr;       ///< the T it offers, in its own frame
+    bool taken = false;          ///< the receiver moved *value into the channel
+    bool queued = false;         ///< on the queue of parked senders
   };
 
   std::size_t senders = 1;      ///< Sender handles alive; none left closes the channel
   bool receiver = true;         ///< false once the Receiver is gone
   Slot* receiving = nullptr;    ///< the receiver, while it is parked in recv()
   SendWaiter* first = nullptr;  ///< the senders parked on a full channel, oldest first
-  SendWaiter* last = nullptr;
+  SendWaiter* last = nullptr;   ///< the newest parked sender
 
   /// \brief Throws NotInActor unless an actor calls; `what` names the call.
   static void enter(const char* what);
@@ -119,27 +119,33 @@ struct ChannelCore {
 template <class T>
 class Ring {
  public:
+  /// \brief An empty ring of `capacity` values (none yet for 0: the first push allocates).
   explicit Ring(std::size_t capacity) {
     if (capacity != 0) allocate(capacity);
   }
-  Ring(const Ring&) = delete;
-  Ring& operator=(const Ring&) = delete;
-  Ring(Ring&&) = delete;
-  Ring& operator=(Ring&&) = delete;
+  Ring(const Ring&) = delete;             ///< Owned by its channel, in place.
+  Ring& operator=(const Ring&) = delete;  ///< Owned by its channel, in place.
+  Ring(Ring&&) = delete;                  ///< Owned by its channel, in place.
+  Ring& operator=(Ring&&) = delete;       ///< Owned by its channel, in place.
+  /// \brief Destroys the values still queued and frees the storage.
   ~Ring() {
     clear();
     std::allocator<T>().deallocate(data_, capacity_);
   }
 
+  /// \brief The values queued.
   [[nodiscard]] std::size_t size() const noexcept { return count_; }
+  /// \brief True when no value is queued.
   [[nodiscard]] bool empty() const noexcept { return count_ == 0; }
 
+  /// \brief Queues `value` last, growing the ring (doubling it) only when it is full.
   void push(T&& value) {
     if (count_ == capacity_) grow();
     ::new (static_cast<void*>(data_ + wrap(head_ + count_))) T(std::move(value));
     ++count_;
   }
 
+  /// \brief Takes the oldest value out. Requires a value queued.
   T pop() noexcept {
     T* const front = data_ + head_;
     T value(std::move(*front));
@@ -149,7 +155,7 @@ class Ring {
     return value;
   }
 
-  /// Destroys every value still queued, oldest first, each once.
+  /// \brief Destroys every value still queued, oldest first, each once.
   void clear() noexcept {
     while (count_ != 0) {
       data_[head_].~T();
@@ -190,13 +196,16 @@ class Ring {
 /// by the last of them to go.
 template <class T>
 struct Channel : ChannelCore {
+  /// \brief A channel of `capacity` values; 0 for unbounded.
   explicit Channel(std::size_t capacity) : bound(capacity), buffer(capacity) {}
+  /// \brief True when a value can be queued without exceeding the bound.
   [[nodiscard]] bool room() const noexcept { return bound == 0 || buffer.size() < bound; }
+  /// \brief Deletes the channel once no endpoint holds it.
   void release_if_unheld() noexcept {
     if (senders == 0 && !receiver) delete this;
   }
-  std::size_t bound;  // 0: unbounded
-  Ring<T> buffer;
+  std::size_t bound;  ///< the capacity; 0 for unbounded
+  Ring<T> buffer;     ///< the values sent and not yet received
 };
 
 }  // namespace detail
@@ -206,6 +215,7 @@ struct Channel : ChannelCore {
 template <class T>
 class Sender {
  public:
+  /// \brief One more sender on `other`'s channel.
   Sender(const Sender& other) noexcept : c_(other.c_) {
     if (c_ != nullptr) ++c_->senders;
   }
