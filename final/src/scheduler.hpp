@@ -109,7 +109,13 @@ enum class State : std::uint8_t {
 };
 
 /// \brief What a Parked actor waits for. Each later mechanism that blocks an actor adds its own.
-enum class Wait : std::uint8_t { None, Park, Join };
+enum class Wait : std::uint8_t {
+  None,
+  Park,
+  Join,
+  Recv,  // a receiver on an empty channel (channel.cpp)
+  Send,  // a sender on a full channel (channel.cpp)
+};
 
 /// \brief An actor is cancelled at most once: a deadlock marks it Pending, its wait delivers it.
 enum class Cancel : std::uint8_t { None, Pending, Delivered };
@@ -196,7 +202,7 @@ class Scheduler {
   /// \brief The running actor's slot. Requires an actor to be running.
   [[nodiscard]] Slot& running() noexcept;
   /// \brief True when an actor other than the running one is ready to run.
-  [[nodiscard]] bool runnable() const noexcept { return run_head != kNone; }
+  [[nodiscard]] bool runnable() const noexcept { return run_head != kNone || run_next != kNone; }
   /// \brief The Pid of the actor in `s`.
   [[nodiscard]] static Pid pid_of(const Slot& s) noexcept { return {s.index, s.serial}; }
   /// \brief True when `s` is Parked, waiting for `why`.
@@ -247,6 +253,8 @@ class Scheduler {
 
   static void become(Slot& s, State to) noexcept;
   void push(Slot& s) noexcept;
+  void push_next(Slot& s) noexcept;
+  void enqueue(Slot& s) noexcept;
   Slot* pop() noexcept;
   std::uint32_t allocate_slot();
   void free_slot(Slot& s) noexcept;
@@ -275,6 +283,7 @@ class Scheduler {
   std::uint32_t free_head = kNone;
   std::uint32_t run_head = kNone;
   std::uint32_t run_tail = kNone;
+  std::uint32_t run_next = kNone;  // SMARM_RUN_NEXT: runs before the queue's head
   std::uint32_t current = kNone;
   std::uint32_t exited = kNone;
   std::size_t live = 0;
