@@ -264,6 +264,24 @@ TEST(Channel, ValuesLeftInADroppedChannelAreDestroyedExactlyOnce) {
   EXPECT_EQ(Counted::destroyed, 100);
 }
 
+// A value may own the channel's last sender: destroying it as the receiver goes must not free
+// the channel while the buffer is still being cleared (AddressSanitizer sees the use after free).
+struct Holder;
+using HolderPtr = std::unique_ptr<Holder>;
+struct Holder {
+  Sender<HolderPtr> tx;
+};
+
+TEST(Channel, AQueuedValueThatHoldsTheLastSenderGoesWithTheReceiverSafely) {
+  smarm::run([] {
+    auto [tx, rx] = smarm::channel<HolderPtr>();
+    Sender<HolderPtr> other = tx;
+    EXPECT_TRUE(other.send(std::make_unique<Holder>(Holder{std::move(tx)})));
+    { const Sender<HolderPtr> gone = std::move(other); }  // the queued holder's is the last one
+    { const Receiver<HolderPtr> gone = std::move(rx); }   // its buffer takes the last sender
+  });
+}
+
 TEST(Channel, MessagesAllocateNothingInSteadyState) {
   std::size_t during = 0;
   smarm::run([&] {

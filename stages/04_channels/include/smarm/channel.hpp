@@ -387,8 +387,10 @@ class Receiver {
   void drop() noexcept {
     detail::Channel<T>* const c = std::exchange(c_, nullptr);
     if (c == nullptr) return;
-    c->receiver = false;
+    // The values go while the receiver still holds the channel: one of them may hold the last
+    // sender, and its going must not free the channel under the loop that clears the buffer.
     c->buffer.clear();
+    c->receiver = false;
     c->receiver_gone();
     c->release_if_unheld();
   }
