@@ -83,6 +83,8 @@ namespace smarm::detail {
                                int line) noexcept;
 // [checks]
 
+struct Supervision;  // supervisor.cpp: who is told when an actor ends
+
 /// \brief No slot: the end of a list, or a slot field that names no actor.
 inline constexpr std::uint32_t kNone = UINT32_MAX;
 
@@ -119,6 +121,11 @@ enum class Wait : std::uint8_t {
 
 /// \brief An actor is cancelled at most once: a deadlock marks it Pending, its wait delivers it.
 enum class Cancel : std::uint8_t { None, Pending, Delivered };
+
+/// \brief A stop asked from outside (smarm::stop, chapter 5): Requested until a blocking call of
+/// the actor throws it (Delivered); Released once the actor, having caught it, blocks or yields
+/// again, when supervision stops waiting for it and its waits become ordinary ones.
+enum class Stop : std::uint8_t { None, Requested, Delivered, Released };
 // [states]
 
 // [eh]
@@ -161,6 +168,8 @@ struct alignas(64) Slot {
   // ---- Written by other actors: its joiner, the owner of its handle, whoever unparks it.
   bool handle = false;           // a JoinHandle (or run() itself) will collect the outcome
   bool permit = false;           // an unpark() that arrived while the actor was not parked
+  Stop stop = Stop::None;        // smarm::stop's request, and how far it got
+  bool watched = false;          // a supervisor or a monitor is told when it ends (supervisor.cpp)
   std::uint32_t joiner = kNone;  // the actor parked in join() on this one
 
   // ---- The actor's own.
@@ -226,6 +235,9 @@ class Scheduler {
   void ready(Slot& s) noexcept;
   /// \brief The running actor lets every runnable actor run once (Running -> Runnable).
   void yield() noexcept;
+  /// \brief Asks the actor in `s` to stop: its current blocking call (it is woken) or its next
+  /// one throws ActorCancelled. False when it has ended already.
+  bool request_stop(Slot& s) noexcept;
 
   // ---- the life of an actor
   /// \brief A new Runnable actor running the callable `from`, which `body` describes.
@@ -259,6 +271,8 @@ class Scheduler {
   std::uint32_t allocate_slot();
   void free_slot(Slot& s) noexcept;
   void transfer(Slot* from, Slot* to) noexcept;
+  bool stop_allows_wait(Slot& me) noexcept;
+  static bool deliver_stop(Slot& me);
   static void actor_main(void* arg);
   void finish(Slot& s);
   void forget(Slot& s) noexcept;
@@ -310,7 +324,26 @@ class Scheduler {
  private:
   Serials serials;
   static thread_local Scheduler* tls;
+
+ public:
+  /// \brief Who is told when which actor ends: made by supervisor.cpp when first needed.
+  Supervision* supervision = nullptr;
 };
 // [scheduler]
+
+// [hooks]
+// Supervision's hooks into the scheduler, defined in supervisor.cpp: the scheduler calls them at
+// the few places where an actor's end or its stop concerns its supervisor and its monitors.
+/// \brief An actor with Slot::watched has ended: its supervisor and its monitors are told.
+void signal_end(Scheduler& s, Slot& ended);
+/// \brief True while `s` supervises children that have not ended: a stopped supervisor may
+/// still wait, for them.
+[[nodiscard]] bool supervises_live_children(const Scheduler& s, const Slot& a) noexcept;
+/// \brief `a` caught the cancellation of its stop and went on: its supervisor stops waiting
+/// for it (it is told now), and its end goes to the root sentinel.
+void stop_refused(Scheduler& s, Slot& a) noexcept;
+/// \brief Frees what supervision kept for the run (when the scheduler goes).
+void drop_supervision(Supervision* table) noexcept;
+// [hooks]
 
 }  // namespace smarm::detail
