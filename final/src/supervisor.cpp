@@ -228,7 +228,6 @@ Supervisor::Supervisor(Strategy strategy, std::vector<ChildSpec> children, int i
 
 namespace {
 
-// [supervisor_run]
 // One run of a Supervisor, in its actor: the children's Pids (null while a child is not
 // running), its mailbox, the signals read while it waited for another one, and the times of its
 // recent restarts.
@@ -245,6 +244,7 @@ class SupervisorRun {
         pids_(specs.size()),
         removed_(specs.size(), false) {}
 
+  // [strategies]
   void run() {
     try {
       for (std::size_t i = 0; i < specs_.size(); ++i) start(i);
@@ -278,6 +278,7 @@ class SupervisorRun {
       throw;
     }
   }
+  // [strategies]
 
  private:
   static bool must_restart(Restart restart, const Signal& signal) {
@@ -300,6 +301,7 @@ class SupervisorRun {
     }
   }
 
+  // [stop_child]
   // Children are stopped last first, each waited for before the next is asked.
   void stop_from(std::size_t first) {
     for (std::size_t i = specs_.size(); i-- > first;) stop_child(i);
@@ -327,6 +329,7 @@ class SupervisorRun {
       backlog_.push_back(std::move(*signal));
     }
   }
+  // [stop_child]
 
   Signal next() {
     if (!backlog_.empty()) {
@@ -365,7 +368,6 @@ class SupervisorRun {
   std::deque<Signal> backlog_;
   std::deque<std::chrono::steady_clock::time_point> restarts_;
 };
-// [supervisor_run]
 
 }  // namespace
 
