@@ -145,38 +145,20 @@ void Scheduler::become(Slot& s, State to) noexcept {
 // [become]
 
 // [run_queue]
-// ---- the run queue: intrusive FIFO through Slot::next
-// Who runs after a wake or a spawn (chapter 4 measures the three): 0, FIFO, the default; 1, the
-// woken or spawned actor runs next and the one it displaces goes to the tail, as Go's runnext;
-// 2, the displaced one goes to the head instead, so a tree of spawns runs depth first.
-#ifndef SMARM_RUN_NEXT
-#define SMARM_RUN_NEXT 0
+// ---- the run queue: intrusive, through Slot::next
+// Who runs after a spawn or a wake (chapter 4 measures the orders). What a turn makes runnable
+// waits in the turn's batch until the turn ends; then what it spawned goes to the front of the
+// queue, in the order it was spawned, so that a tree of spawns runs depth first and only the
+// path being explored is alive. What it woke goes to the back, so that two actors waking each
+// other take their turns among the others, unless the actor ended in that turn: then what it woke
+// goes to the front too, taking over the turn of an actor that is gone, as a return hands control
+// back to its caller. Nothing else jumps the queue: what waits at the back waits only for work
+// started ahead of it. SMARM_FIFO=1 builds chapter 3's order, everything to the back, to compare.
+#ifndef SMARM_FIFO
+#define SMARM_FIFO 0
 #endif
 void Scheduler::push(Slot& s) noexcept {
   become(s, State::Runnable);
-  enqueue(s);
-}
-
-void Scheduler::push_next(Slot& s) noexcept {
-  if (SMARM_RUN_NEXT == 0) {
-    push(s);
-    return;
-  }
-  become(s, State::Runnable);
-  if (run_next != kNone) {
-    Slot& displaced = slot(run_next);
-    if (SMARM_RUN_NEXT == 1) {
-      enqueue(displaced);
-    } else {
-      displaced.next = run_head;
-      run_head = displaced.index;
-      if (run_tail == kNone) run_tail = displaced.index;
-    }
-  }
-  run_next = s.index;
-}
-
-void Scheduler::enqueue(Slot& s) noexcept {
   s.next = kNone;
   if (run_tail == kNone) {
     run_head = s.index;
@@ -186,8 +168,51 @@ void Scheduler::enqueue(Slot& s) noexcept {
   run_tail = s.index;
 }
 
+void Scheduler::push_new(Slot& s, Batch& batch) noexcept {
+  if (SMARM_FIFO != 0) {
+    push(s);
+    return;
+  }
+  become(s, State::Runnable);
+  s.next = kNone;
+  if (batch.tail == kNone) {
+    batch.head = s.index;
+  } else {
+    slot(batch.tail).next = s.index;
+  }
+  batch.tail = s.index;
+}
+
+void Scheduler::to_front(Batch& batch) noexcept {
+  if (batch.head == kNone) return;
+  slot(batch.tail).next = run_head;
+  if (run_head == kNone) run_tail = batch.tail;
+  run_head = std::exchange(batch.head, kNone);
+  batch.tail = kNone;
+}
+
+void Scheduler::to_back(Batch& batch) noexcept {
+  if (batch.head == kNone) return;
+  if (run_tail == kNone) {
+    run_head = batch.head;
+  } else {
+    slot(run_tail).next = batch.head;
+  }
+  run_tail = std::exchange(batch.tail, kNone);
+  batch.head = kNone;
+}
+
+void Scheduler::end_turn(bool ended) noexcept {
+  if (ended) {
+    to_front(spawned);  // the woken ones end in front of them
+    to_front(woken);
+  } else {
+    to_back(woken);
+    to_front(spawned);
+  }
+}
+
 Slot* Scheduler::pop() noexcept {
-  if (run_next != kNone) return &slot(std::exchange(run_next, kNone));
   if (run_head == kNone) return nullptr;
   Slot& s = slot(run_head);
   SMARM_CHECK(s.state == State::Runnable, "the run queue holds an actor that is not runnable");
@@ -250,6 +275,7 @@ bool Scheduler::wait(Wait why) {
   Slot& me = running();
   become(me, State::Parked);
   me.wait = why;
+  end_turn(false);
   transfer(&me, pop());  // the next runnable actor, or the loop when there is none
   me.wait = Wait::None;
   if (me.cancel != Cancel::Pending) return true;
@@ -260,10 +286,11 @@ bool Scheduler::wait(Wait why) {
 
 void Scheduler::ready(Slot& s) noexcept {
   SMARM_CHECK(s.state == State::Parked, "ready(): the actor is not waiting (woken twice?)");
-  push_next(s);
+  push_new(s, woken);
 }
 
 void Scheduler::yield() noexcept {
+  end_turn(false);
   if (!runnable()) return;  // nobody else is runnable
   Slot& me = running();
   push(me);
@@ -323,7 +350,7 @@ Pid Scheduler::spawn(const Body& body, void* from) {
   s.stack = std::move(stack);
   s.handle = true;
   ++live;
-  push_next(s);
+  push_new(s, spawned);
   return pid_of(s);
 }
 // [spawn]
@@ -384,16 +411,21 @@ void Scheduler::loop() {
   std::vector<Pid> deadlocked;
   std::string report;
   for (;;) {
-    while (Slot* next = pop()) {
+    bool ended = false;  // the turn that just ended was an actor's last
+    for (;;) {
+      end_turn(ended);
+      Slot* const next = pop();
+      if (next == nullptr) break;
       transfer(nullptr, next);
       // Back on the loop's stack: an actor returned, or one suspended with nothing runnable.
       current = kNone;
       named = nullptr;
       eh = loop_eh;
-      if (exited != kNone) {
+      ended = exited != kNone;
+      if (ended) {
         Slot& done = slot(exited);
         exited = kNone;
-        finish(done);
+        finish(done);  // the joiner it wakes takes over its turn
       }
     }
     pool.idle();  // nothing is runnable: the pool may give back memory it no longer needs

@@ -28,6 +28,10 @@
 //   (Slot::next), so a push never allocates, and every state change is checked (SMARM_CHECK).
 // - Dropping the actors that are parked when the run queue empties (the Rust prototype): a
 //   deadlock would pass in silence. The loop reports it and unwinds those actors instead.
+// - A run-next slot, as Go's runnext, or a LIFO order, for the actor a turn spawns or wakes:
+//   without a time slice to bound it (there is no preemption yet), two actors that wake each
+//   other keep every other actor from running. A turn's spawns go to the front and its wakes to
+//   the back, unless it ends: chapter 4 measures the orders.
 //
 // Many cores, on paper. Nothing here is built for threads yet; the interface below is shaped so
 // that the hazards of the many-cores stage each have one place to be met:
@@ -92,8 +96,8 @@ enum class State : std::uint8_t {
   /// No actor. On the free list (threaded through Slot::next), unless it is the table's newest
   /// slot and not yet used. Only Scheduler::spawn takes it off.
   Free,
-  /// Ready to run: on the run queue (through Slot::next), exactly once. Only the scheduler takes
-  /// it off, to make it Running.
+  /// Ready to run: on the run queue, or in the batch of the turn that made it runnable (through
+  /// Slot::next), exactly once. Only the scheduler takes it off, to make it Running.
   Runnable,
   /// Running: on no list, and Scheduler::running() names it. Only the actor itself leaves this
   /// state: it yields (Runnable), waits (Parked) or returns (Done).
@@ -202,7 +206,9 @@ class Scheduler {
   /// \brief The running actor's slot. Requires an actor to be running.
   [[nodiscard]] Slot& running() noexcept;
   /// \brief True when an actor other than the running one is ready to run.
-  [[nodiscard]] bool runnable() const noexcept { return run_head != kNone || run_next != kNone; }
+  [[nodiscard]] bool runnable() const noexcept {
+    return run_head != kNone || spawned.head != kNone || woken.head != kNone;
+  }
   /// \brief The Pid of the actor in `s`.
   [[nodiscard]] static Pid pid_of(const Slot& s) noexcept { return {s.index, s.serial}; }
   /// \brief True when `s` is Parked, waiting for `why`.
@@ -252,9 +258,16 @@ class Scheduler {
   }
 
   static void become(Slot& s, State to) noexcept;
+  /// The actors one turn made runnable, in order, linked through Slot::next (scheduler.cpp).
+  struct Batch {
+    std::uint32_t head = kNone;
+    std::uint32_t tail = kNone;
+  };
   void push(Slot& s) noexcept;
-  void push_next(Slot& s) noexcept;
-  void enqueue(Slot& s) noexcept;
+  void push_new(Slot& s, Batch& batch) noexcept;
+  void to_front(Batch& batch) noexcept;
+  void to_back(Batch& batch) noexcept;
+  void end_turn(bool ended) noexcept;
   Slot* pop() noexcept;
   std::uint32_t allocate_slot();
   void free_slot(Slot& s) noexcept;
@@ -272,7 +285,7 @@ class Scheduler {
   // Invariants, true whenever an actor runs and whenever the loop looks:
   // - `current` names the one Running slot, or is kNone while the loop runs; never both.
   // - Every slot below `slot_count` is in exactly one place: the free list (Free), the run
-  //   queue (Runnable), `current` (Running), or no list (Parked, Done, and the Free slot
+  //   queue or a batch (Runnable), `current` (Running), or no list (Parked, Done, and the Free slot
   //   between allocate_slot() and the push that follows it).
   // - `live` counts the slots that are neither Free nor Done.
   // - `exited` is not kNone only between an actor's return and the loop's finish() of it.
@@ -283,7 +296,8 @@ class Scheduler {
   std::uint32_t free_head = kNone;
   std::uint32_t run_head = kNone;
   std::uint32_t run_tail = kNone;
-  std::uint32_t run_next = kNone;  // SMARM_RUN_NEXT: runs before the queue's head
+  Batch spawned;  // what the running turn spawned, and woke: the run order of chapter 4
+  Batch woken;
   std::uint32_t current = kNone;
   std::uint32_t exited = kNone;
   std::size_t live = 0;
