@@ -204,6 +204,7 @@ void Scheduler::to_back(Batch& batch) noexcept {
 }
 
 void Scheduler::end_turn(bool ended) noexcept {
+  if (timers.size() != 0 && --turns_to_clock == 0) check_clock();  // chapter 6
   if (ended) {
     to_front(spawned);  // the woken ones end in front of them
     to_front(woken);
@@ -468,6 +469,10 @@ void Scheduler::loop() {
       }
     }
     pool.idle();  // nothing is runnable: the pool may give back memory it no longer needs
+    if (timers.size() != 0) {  // not a deadlock: a deadline will wake an actor (chapter 6)
+      sleep_until_due();
+      continue;
+    }
     if (live == 0) break;
     // Nothing can run, yet actors are alive: all are parked and only an actor could wake one.
     const std::vector<Pid> parked = collect_parked();
@@ -510,6 +515,9 @@ std::string Scheduler::deadlock_report(const std::vector<Pid>& parked) const {
         break;
       case Wait::Send:
         r += " in send on a full channel";
+        break;
+      case Wait::Sleep:
+        r += " sleeping until the end of time";
         break;
       default:
         r += " in park()";

@@ -67,6 +67,7 @@
 #include "smarm/actor.hpp"
 #include "smarm/context.hpp"
 #include "smarm/stack.hpp"
+#include "timer_wheel.hpp"
 
 namespace smarm::detail {
 
@@ -119,8 +120,9 @@ enum class Wait : std::uint8_t {
   None,
   Park,
   Join,
-  Recv,  // a receiver on an empty channel (channel.cpp)
-  Send,  // a sender on a full channel (channel.cpp)
+  Recv,   // a receiver on an empty channel (channel.cpp)
+  Send,   // a sender on a full channel (channel.cpp)
+  Sleep,  // sleep_until, woken only by its timer (timers.cpp)
 };
 
 /// \brief An actor is cancelled at most once: a deadlock marks it Pending, its wait delivers it.
@@ -241,6 +243,24 @@ class Scheduler {
   void ready(Slot& s) noexcept;
   /// \brief The running actor lets every runnable actor run once (Running -> Runnable).
   void yield() noexcept;
+
+  // ---- time (chapter 6; timers.cpp)
+  /// \brief How wait_until() ended.
+  enum class Waited : std::uint8_t {
+    Woken,     ///< ready() was called for the actor before its deadline.
+    TimedOut,  ///< The deadline came first (or had passed: the actor did not wait).
+    GaveUp,    ///< Cancelled while unwinding, as wait() returning false.
+  };
+  /// \brief wait(why) with a deadline, in nanoseconds of the run's clock (now()). The actor's
+  /// timer is armed for the wait and is gone when it returns or throws, whatever ended it.
+  [[nodiscard]] Waited wait_until(Wait why, std::int64_t deadline);
+  /// \brief The run's time in nanoseconds: the steady clock's (CLOCK_MONOTONIC), or virtual
+  /// time, which stands still while actors run and jumps to the next deadline when none can.
+  [[nodiscard]] std::int64_t now() const noexcept;
+  /// \brief Runs in virtual time from now on, starting at the steady clock's present.
+  void use_virtual_time() noexcept;
+  /// \brief The timers pending: one for each actor in a wait with a deadline.
+  [[nodiscard]] std::uint32_t timers_pending() const noexcept { return timers.size(); }
   /// \brief Asks the actor in `s` to stop: its current blocking call (it is woken) or its next
   /// one throws ActorCancelled. False when it has ended already.
   bool request_stop(Slot& s) noexcept;
@@ -280,6 +300,9 @@ class Scheduler {
   void to_front(Batch& batch) noexcept;
   void to_back(Batch& batch) noexcept;
   void end_turn(bool ended) noexcept;
+  void fire_due(std::int64_t now) noexcept;
+  void check_clock() noexcept;
+  void sleep_until_due();
   Slot* pop() noexcept;
   std::uint32_t allocate_slot();
   void free_slot(Slot& s) noexcept;
@@ -323,6 +346,13 @@ class Scheduler {
   EhGlobals loop_eh;
   EhGlobals& eh;  // the thread's: the running actor's exception state
   StackPool& pool;
+  // Time (chapter 6): the deadlines of the actors waiting with one, by slot index.
+  TimerWheel timers;
+  std::int64_t virtual_now = -1;  // virtual time, or -1 for the steady clock's
+  std::uint32_t turns_to_clock = kTurnsPerClockRead;
+  // While others run, due timers are looked for every so many turns, not at every switch: a
+  // clock read costs as much as a switch (chapter 6).
+  static constexpr std::uint32_t kTurnsPerClockRead = 64;
 
  public:
   /// \brief The serials this thread has drawn and not yet handed out (see scheduler.cpp).
