@@ -25,6 +25,9 @@
 %% are field 10 of /proc/<pid>/stat. +P raises the limit on live processes (262,144 by default)
 %% above skynet's 1,111,111, to 2^21: the table of processes adds about 20 MiB to every peak.
 -mode(compile).
+%% The restart workload's supervisors call this script back (its module, whatever escript names it).
+-behaviour(supervisor).
+-export([init/1, start_child/1]).
 
 main([]) -> table();
 main(Args) -> one_shot(Args).
@@ -145,6 +148,10 @@ one_shot([Name | Counts]) ->
             Ns = skynet_once(Leaves),
             Faults = minor_faults() - F0,
             io:format("~.3f ~.6f ~b~n", [float(Ns), float(Faults), status_kib("VmHWM")]);
+        {"restart", [Restarts, Each]} ->
+            F0 = minor_faults(),
+            Ns = restarts(Restarts, Each) / Restarts,
+            io:format("~.3f ~.6f~n", [Ns, (minor_faults() - F0) / Restarts]);
         _ -> usage()
     end.
 
@@ -162,7 +169,7 @@ power_of_10(_) -> false.
 
 usage() ->
     io:format(standard_error, "usage: peers.erl [pingpong <n> | ring <size> <rounds> |"
-              " skynet <leaves, a power of 10>]~n", []),
+              " skynet <leaves, a power of 10> | restart <n> <per supervisor>]~n", []),
     halt(2).
 
 fail(Format, Args) ->
@@ -190,6 +197,8 @@ table() ->
               [median(fun() -> ping_pong(1000000) / 1000000 end)]),
     io:format("  ring/erlang                  ~8.2f ns per hop~n",
               [median(fun() -> ring(1000, 1000) / 1000000 end)]),
+    io:format("  restart/erlang               ~8.2f ns per restart~n",
+              [median(fun() -> restarts(100000, 100) / 100000 end)]),
     %% Each skynet run is a fresh emulator of the one-shot form, so that its peak is its own.
     Runs = [skynet_process(1000000) || _ <- lists:seq(1, 9)],
     Median = fun(I) -> lists:nth(5, lists:sort([element(I, R) || R <- Runs])) end,
@@ -211,4 +220,41 @@ port_output(Port, Acc) ->
         {Port, {data, Data}} -> port_output(Port, <<Acc/binary, Data/binary>>);
         {Port, {exit_status, 0}} -> Acc;
         {Port, {exit_status, Status}} -> fail("skynet exited with ~b: ~s", [Status, Acc])
+    end.
+
+%% ---- restarts (bench_supervision): a child crashing under a one_for_one supervisor
+%%
+%%     peers.erl restart <n> <each>     n crashes and restarts, <each> per supervisor, per restart
+%%
+%% Each supervisor (OTP's `supervisor`, this script its callback module) allows exactly <each>
+%% restarts of its transient child, which crashes (exit(crash)) <each> times and then tells the
+%% caller and stays; the supervisor is then shut down. Its start and its shutdown are timed with
+%% its restarts, as bench_supervision times smarm's. The logger is silenced: a supervisor reports
+%% every restart to it, and formatting the reports would be measured instead.
+restarts(N, Each) ->
+    N rem Each =:= 0 orelse fail("~b restarts are not a whole number of ~b", [N, Each]),
+    logger:set_primary_config(level, none),
+    Start = now_ns(),
+    [supervised(Each) || _ <- lists:seq(1, N div Each)],
+    now_ns() - Start.
+
+supervised(Each) ->
+    Count = atomics:new(1, []),
+    {ok, Sup} = supervisor:start_link(?MODULE, {Count, Each, self()}),
+    receive crashed_enough -> ok end,
+    unlink(Sup),
+    Ref = monitor(process, Sup),
+    exit(Sup, shutdown),
+    receive {'DOWN', Ref, process, Sup, _} -> ok end.
+
+init({_, Each, _} = Args) ->
+    {ok, {#{strategy => one_for_one, intensity => Each, period => 3600},
+          [#{id => crashy, start => {?MODULE, start_child, [Args]}, restart => transient}]}}.
+
+start_child(Args) -> {ok, spawn_link(fun() -> crashy(Args) end)}.
+
+crashy({Count, Each, Caller}) ->
+    case atomics:add_get(Count, 1, 1) > Each of
+        true -> Caller ! crashed_enough, receive stop -> ok end;
+        false -> exit(crash)
     end.

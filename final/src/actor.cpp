@@ -38,13 +38,14 @@ JoinHandle spawn(const Body& body, void* from) {
 }
 
 // [run]
-Outcome run(const Body& body, void* from) {
+Outcome run(const Body& body, void* from, TimeMode time) {
   if (Scheduler::of_thread() != nullptr) {
     throw Error("smarm::run called inside smarm::run: one scheduler per thread");
   }
   static const bool eh_checked = (check_eh_layout(abi::__cxa_get_globals()), true);
   (void)eh_checked;
   Scheduler s;  // the thread's scheduler until it is destroyed
+  if (time == TimeMode::Virtual) s.use_virtual_time();
   const Pid root = s.spawn(body, from);
   s.loop();
   return s.collect(*s.find(root));
@@ -110,29 +111,39 @@ JoinHandle& JoinHandle::operator=(JoinHandle&& other) noexcept {
 }
 
 // [join]
-Outcome JoinHandle::join() {
-  Scheduler& s = Scheduler::in_actor("smarm::JoinHandle::join");
-  if (!pid_) throw Error("smarm::JoinHandle::join: the handle is empty (joined or detached)");
+Outcome JoinHandle::join() { return *join_by(Clock::time_point::max(), "smarm::JoinHandle::join"); }
+
+std::optional<Outcome> JoinHandle::join_until(Clock::time_point deadline) {
+  return join_by(deadline, "smarm::JoinHandle::join_until");
+}
+
+std::optional<Outcome> JoinHandle::join_by(Clock::time_point deadline, const char* what) {
+  Scheduler& s = Scheduler::in_actor(what);
+  if (!pid_) throw Error(std::string(what) + ": the handle is empty (joined or detached)");
   Slot* const found = s.find(pid_);  // in its own run, the handle keeps the slot
   if (found == nullptr) {
-    throw Error(
-        "smarm::JoinHandle::join: the handle belongs to another run (on this thread or another, "
-        "running or ended)");
+    throw Error(std::string(what) +
+                ": the handle belongs to another run (on this thread or another, running or "
+                "ended)");
   }
   Slot& target = *found;
   Slot& me = s.running();
-  if (&target == &me) throw Error("smarm::JoinHandle::join: an actor cannot join itself");
+  if (&target == &me) throw Error(std::string(what) + ": an actor cannot join itself");
   while (!Scheduler::ended(target)) {
     target.joiner = me.index;  // where the scheduler finds the joiner when `target` ends
     me.joining = target.index;
-    bool woken = false;
+    Scheduler::Waited waited = Scheduler::Waited::Woken;
     try {
-      woken = s.wait(Wait::Join);
+      waited = s.wait_until(Wait::Join, deadline.time_since_epoch().count());
     } catch (...) {
       target.joiner = me.joining = detail::kNone;
       throw;
     }
-    if (!woken && !Scheduler::ended(target)) {
+    if (waited == Scheduler::Waited::TimedOut && !Scheduler::ended(target)) {
+      target.joiner = me.joining = detail::kNone;  // the handle still holds the actor
+      return std::nullopt;
+    }
+    if (waited == Scheduler::Waited::GaveUp && !Scheduler::ended(target)) {
       // Cancelled while unwinding: give up the join, and let the actor end unjoined.
       target.joiner = me.joining = detail::kNone;
       detach();
@@ -161,15 +172,23 @@ void yield_now() { Scheduler::in_actor("smarm::yield_now").yield(); }
 // [yield_now]
 
 // [park]
-void park() {
-  Scheduler& s = Scheduler::in_actor("smarm::park");
+namespace {
+bool park_by(Clock::time_point deadline, const char* what) {
+  Scheduler& s = Scheduler::in_actor(what);
   Slot& me = s.running();
   if (me.permit) {
     me.permit = false;
-    return;
+    return true;
   }
-  (void)s.wait(Wait::Park);  // cancelled while unwinding: returns early
+  // Cancelled while unwinding, it returns early, as if unparked.
+  return s.wait_until(Wait::Park, deadline.time_since_epoch().count()) !=
+         Scheduler::Waited::TimedOut;
 }
+}  // namespace
+
+void park() { (void)park_by(Clock::time_point::max(), "smarm::park"); }
+
+bool park_until(Clock::time_point deadline) { return park_by(deadline, "smarm::park_until"); }
 
 void unpark(Pid pid) {
   Scheduler& s = Scheduler::of("smarm::unpark");

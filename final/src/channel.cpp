@@ -12,6 +12,19 @@ namespace smarm::detail {
 
 void ChannelCore::enter(const char* what) { (void)Scheduler::in_actor(what); }
 
+namespace {
+ChannelCore::Woke woke(Scheduler::Waited waited) noexcept {
+  switch (waited) {
+    case Scheduler::Waited::Woken:
+      return ChannelCore::Woke::Yes;
+    case Scheduler::Waited::TimedOut:
+      return ChannelCore::Woke::TimedOut;
+    default:
+      return ChannelCore::Woke::GaveUp;
+  }
+}
+}  // namespace
+
 void ChannelCore::empty_endpoint(const char* what) {
   throw Error(std::string(what) +
               ": the endpoint is empty (moved from, or a sender already closed)");
@@ -22,18 +35,18 @@ void ChannelCore::empty_endpoint(const char* what) {
 // actor runs (one thread, and nothing here switches), so no send can slip in between and find
 // no receiver to wake: the wake-up cannot be lost. With threads, the check and the publication of
 // `receiving` must be made atomic for senders, and `receiving` published only after the switch.
-bool ChannelCore::wait_recv() {
+ChannelCore::Woke ChannelCore::wait_recv(std::int64_t deadline) {
   Scheduler& s = *Scheduler::of_thread();
   receiving = &s.running();
-  bool woken = false;
+  Scheduler::Waited waited = Scheduler::Waited::Woken;
   try {
-    woken = s.wait(Wait::Recv);
+    waited = s.wait_until(Wait::Recv, deadline);
   } catch (...) {
     receiving = nullptr;  // cancelled: nobody is to wake it any more
     throw;
   }
-  receiving = nullptr;
-  return woken;
+  receiving = nullptr;  // timed out too: a later send queues its value for the next recv
+  return woke(waited);
 }
 
 void ChannelCore::wake_receiver() noexcept {
@@ -44,22 +57,22 @@ void ChannelCore::wake_receiver() noexcept {
 // [wait_recv]
 
 // [wait_send]
-bool ChannelCore::wait_send(SendWaiter& w) {
+ChannelCore::Woke ChannelCore::wait_send(SendWaiter& w, std::int64_t deadline) {
   Scheduler& s = *Scheduler::of_thread();
   w.actor = &s.running();
   w.next = nullptr;
   (last != nullptr ? last->next : first) = &w;
   last = &w;
   w.queued = true;
-  bool woken = false;
+  Scheduler::Waited waited = Scheduler::Waited::Woken;
   try {
-    woken = s.wait(Wait::Send);
+    waited = s.wait_until(Wait::Send, deadline);
   } catch (...) {
     unlink(w);
     throw;
   }
-  unlink(w);  // still queued only when cancelled while unwinding
-  return woken;
+  unlink(w);  // still queued when it timed out, or was cancelled while unwinding: it leaves now
+  return woke(waited);
 }
 
 ChannelCore::SendWaiter& ChannelCore::pop_sender() noexcept {

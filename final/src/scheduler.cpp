@@ -92,6 +92,7 @@ Scheduler::~Scheduler() {
     const Slot& s = slot(i);
     if (s.state == State::Done && s.failure) report_unjoined(s);
   }
+  drop_supervision(supervision);
 }
 // [uncollected]
 
@@ -203,6 +204,7 @@ void Scheduler::to_back(Batch& batch) noexcept {
 }
 
 void Scheduler::end_turn(bool ended) noexcept {
+  if (timers.size() != 0 && --turns_to_clock == 0) check_clock();  // chapter 6
   if (ended) {
     to_front(spawned);  // the woken ones end in front of them
     to_front(woken);
@@ -244,6 +246,8 @@ void Scheduler::free_slot(Slot& s) noexcept {
   s.failure = nullptr;
   s.handle = s.permit = false;
   s.cancel = Cancel::None;
+  s.stop = Stop::None;
+  s.watched = false;
   s.joiner = s.joining = kNone;
   s.next = free_head;
   free_head = s.index;
@@ -273,11 +277,13 @@ void Scheduler::transfer(Slot* from, Slot* to) noexcept {
 // [wait]
 bool Scheduler::wait(Wait why) {
   Slot& me = running();
+  if (me.stop != Stop::None && !stop_allows_wait(me)) return deliver_stop(me);  // chapter 5
   become(me, State::Parked);
   me.wait = why;
   end_turn(false);
   transfer(&me, pop());  // the next runnable actor, or the loop when there is none
   me.wait = Wait::None;
+  if (me.stop == Stop::Requested) return deliver_stop(me);  // woken by smarm::stop
   if (me.cancel != Cancel::Pending) return true;
   me.cancel = Cancel::Delivered;
   if (std::uncaught_exceptions() > 0) return false;  // this actor's own: transfer swaps it in
@@ -290,13 +296,46 @@ void Scheduler::ready(Slot& s) noexcept {
 }
 
 void Scheduler::yield() noexcept {
+  Slot& me = running();
+  // A stopped actor that caught the cancellation and goes on has refused the stop (chapter 5).
+  if (me.stop == Stop::Delivered) (void)stop_allows_wait(me);
   end_turn(false);
   if (!runnable()) return;  // nobody else is runnable
-  Slot& me = running();
   push(me);
   transfer(&me, pop());
 }
 // [wait]
+
+// [stop]
+// ---- stopping an actor from outside (chapter 5): the deadlock's cancellation, asked for by an
+// actor. A stopped actor does not block again: every blocking call throws ActorCancelled (or,
+// while the actor unwinds, gives up at once) -- except a supervisor's, waiting for its own
+// children to end. An actor that catches the cancellation and blocks or yields again has refused
+// the stop: its supervisor is told so and stops waiting for it, and its waits become ordinary.
+bool Scheduler::request_stop(Slot& s) noexcept {
+  if (ended(s)) return false;
+  if (s.stop == Stop::None || s.stop == Stop::Released) {
+    s.stop = Stop::Requested;
+    if (s.state == State::Parked) ready(s);  // its wait throws as it returns
+  }
+  return true;
+}
+
+bool Scheduler::stop_allows_wait(Slot& me) noexcept {
+  if (me.stop != Stop::Delivered) return me.stop != Stop::Requested;
+  if (supervises_live_children(*this, me)) return true;  // it waits for its children to end
+  if (std::uncaught_exceptions() > 0) return false;      // in a destructor: gives up at once
+  stop_refused(*this, me);
+  me.stop = Stop::Released;
+  return true;
+}
+
+bool Scheduler::deliver_stop(Slot& me) {
+  me.stop = Stop::Delivered;
+  if (std::uncaught_exceptions() > 0) return false;  // as a deadlock's cancellation
+  throw ActorCancelled{};
+}
+// [stop]
 
 // ---- actors
 // [actor_main]
@@ -363,6 +402,7 @@ void Scheduler::finish(Slot& s) {
   s.stack.reset();
   named = nullptr;
   --live;
+  if (s.watched) signal_end(*this, s);  // its supervisor and monitors (chapter 5)
   if (s.joiner != kNone) {
     Slot& j = slot(s.joiner);
     if (waits_for(j, Wait::Join) && j.joining == s.index) ready(j);
@@ -429,6 +469,10 @@ void Scheduler::loop() {
       }
     }
     pool.idle();  // nothing is runnable: the pool may give back memory it no longer needs
+    if (timers.size() != 0) {  // not a deadlock: a deadline will wake an actor (chapter 6)
+      sleep_until_due();
+      continue;
+    }
     if (live == 0) break;
     // Nothing can run, yet actors are alive: all are parked and only an actor could wake one.
     const std::vector<Pid> parked = collect_parked();
@@ -471,6 +515,9 @@ std::string Scheduler::deadlock_report(const std::vector<Pid>& parked) const {
         break;
       case Wait::Send:
         r += " in send on a full channel";
+        break;
+      case Wait::Sleep:
+        r += " sleeping until the end of time";
         break;
       default:
         r += " in park()";

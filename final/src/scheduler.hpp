@@ -67,6 +67,7 @@
 #include "smarm/actor.hpp"
 #include "smarm/context.hpp"
 #include "smarm/stack.hpp"
+#include "timer_wheel.hpp"
 
 namespace smarm::detail {
 
@@ -86,6 +87,8 @@ namespace smarm::detail {
 [[noreturn]] void check_failed(const char* condition, const char* what, const char* file,
                                int line) noexcept;
 // [checks]
+
+struct Supervision;  // supervisor.cpp: who is told when an actor ends
 
 /// \brief No slot: the end of a list, or a slot field that names no actor.
 inline constexpr std::uint32_t kNone = UINT32_MAX;
@@ -117,12 +120,18 @@ enum class Wait : std::uint8_t {
   None,
   Park,
   Join,
-  Recv,  // a receiver on an empty channel (channel.cpp)
-  Send,  // a sender on a full channel (channel.cpp)
+  Recv,   // a receiver on an empty channel (channel.cpp)
+  Send,   // a sender on a full channel (channel.cpp)
+  Sleep,  // sleep_until, woken only by its timer (timers.cpp)
 };
 
 /// \brief An actor is cancelled at most once: a deadlock marks it Pending, its wait delivers it.
 enum class Cancel : std::uint8_t { None, Pending, Delivered };
+
+/// \brief A stop asked from outside (smarm::stop, chapter 5): Requested until a blocking call of
+/// the actor throws it (Delivered); Released once the actor, having caught it, blocks or yields
+/// again, when supervision stops waiting for it and its waits become ordinary ones.
+enum class Stop : std::uint8_t { None, Requested, Delivered, Released };
 // [states]
 
 // [eh]
@@ -165,6 +174,8 @@ struct alignas(64) Slot {
   // ---- Written by other actors: its joiner, the owner of its handle, whoever unparks it.
   bool handle = false;           // a JoinHandle (or run() itself) will collect the outcome
   bool permit = false;           // an unpark() that arrived while the actor was not parked
+  Stop stop = Stop::None;        // smarm::stop's request, and how far it got
+  bool watched = false;          // a supervisor or a monitor is told when it ends (supervisor.cpp)
   std::uint32_t joiner = kNone;  // the actor parked in join() on this one
 
   // ---- The actor's own.
@@ -233,6 +244,27 @@ class Scheduler {
   /// \brief The running actor lets every runnable actor run once (Running -> Runnable).
   void yield() noexcept;
 
+  // ---- time (chapter 6; timers.cpp)
+  /// \brief How wait_until() ended.
+  enum class Waited : std::uint8_t {
+    Woken,     ///< ready() was called for the actor before its deadline.
+    TimedOut,  ///< The deadline came first (or had passed: the actor did not wait).
+    GaveUp,    ///< Cancelled while unwinding, as wait() returning false.
+  };
+  /// \brief wait(why) with a deadline, in nanoseconds of the run's clock (now()). The actor's
+  /// timer is armed for the wait and is gone when it returns or throws, whatever ended it.
+  [[nodiscard]] Waited wait_until(Wait why, std::int64_t deadline);
+  /// \brief The run's time in nanoseconds: the steady clock's (CLOCK_MONOTONIC), or virtual
+  /// time, which stands still while actors run and jumps to the next deadline when none can.
+  [[nodiscard]] std::int64_t now() const noexcept;
+  /// \brief Runs in virtual time from now on, starting at the steady clock's present.
+  void use_virtual_time() noexcept;
+  /// \brief The timers pending: one for each actor in a wait with a deadline.
+  [[nodiscard]] std::uint32_t timers_pending() const noexcept { return timers.size(); }
+  /// \brief Asks the actor in `s` to stop: its current blocking call (it is woken) or its next
+  /// one throws ActorCancelled. False when it has ended already.
+  bool request_stop(Slot& s) noexcept;
+
   // ---- the life of an actor
   /// \brief A new Runnable actor running the callable `from`, which `body` describes.
   Pid spawn(const Body& body, void* from);
@@ -268,10 +300,15 @@ class Scheduler {
   void to_front(Batch& batch) noexcept;
   void to_back(Batch& batch) noexcept;
   void end_turn(bool ended) noexcept;
+  void fire_due(std::int64_t now) noexcept;
+  void check_clock() noexcept;
+  void sleep_until_due();
   Slot* pop() noexcept;
   std::uint32_t allocate_slot();
   void free_slot(Slot& s) noexcept;
   void transfer(Slot* from, Slot* to) noexcept;
+  bool stop_allows_wait(Slot& me) noexcept;
+  static bool deliver_stop(Slot& me);
   static void actor_main(void* arg);
   void finish(Slot& s);
   void forget(Slot& s) noexcept;
@@ -309,6 +346,13 @@ class Scheduler {
   EhGlobals loop_eh;
   EhGlobals& eh;  // the thread's: the running actor's exception state
   StackPool& pool;
+  // Time (chapter 6): the deadlines of the actors waiting with one, by slot index.
+  TimerWheel timers;
+  std::int64_t virtual_now = -1;  // virtual time, or -1 for the steady clock's
+  std::uint32_t turns_to_clock = kTurnsPerClockRead;
+  // While others run, due timers are looked for every so many turns, not at every switch: a
+  // clock read costs as much as a switch (chapter 6).
+  static constexpr std::uint32_t kTurnsPerClockRead = 64;
 
  public:
   /// \brief The serials this thread has drawn and not yet handed out (see scheduler.cpp).
@@ -324,7 +368,26 @@ class Scheduler {
  private:
   Serials serials;
   static thread_local Scheduler* tls;
+
+ public:
+  /// \brief Who is told when which actor ends: made by supervisor.cpp when first needed.
+  Supervision* supervision = nullptr;
 };
 // [scheduler]
+
+// [hooks]
+// Supervision's hooks into the scheduler, defined in supervisor.cpp: the scheduler calls them at
+// the few places where an actor's end or its stop concerns its supervisor and its monitors.
+/// \brief An actor with Slot::watched has ended: its supervisor and its monitors are told.
+void signal_end(Scheduler& s, Slot& ended);
+/// \brief True while `s` supervises children that have not ended: a stopped supervisor may
+/// still wait, for them.
+[[nodiscard]] bool supervises_live_children(const Scheduler& s, const Slot& a) noexcept;
+/// \brief `a` caught the cancellation of its stop and went on: its supervisor stops waiting
+/// for it (it is told now), and its end goes to the root sentinel.
+void stop_refused(Scheduler& s, Slot& a) noexcept;
+/// \brief Frees what supervision kept for the run (when the scheduler goes).
+void drop_supervision(Supervision* table) noexcept;
+// [hooks]
 
 }  // namespace smarm::detail

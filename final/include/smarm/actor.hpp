@@ -7,11 +7,14 @@
 #include <cstdint>
 #include <exception>
 #include <new>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
+
+#include "smarm/time.hpp"
 
 /// \file
 /// \brief Actors and their scheduler (chapter 3).
@@ -166,6 +169,17 @@ class JoinHandle {
   /// a deadlock (unless the caller is unwinding already: see ActorCancelled).
   Outcome join();
 
+  /// \brief join() with a deadline: the Outcome when the actor ends by `deadline`; std::nullopt
+  /// when the deadline comes first, and the handle still holds the actor.
+  /// time_point::max() waits without a deadline, as join().
+  /// \throws as join().
+  std::optional<Outcome> join_until(Clock::time_point deadline);
+  /// \brief join() for at most `d`: as join_until().
+  template <class Rep, class Period>
+  std::optional<Outcome> join_for(const std::chrono::duration<Rep, Period>& d) {
+    return join_until(detail::deadline_after(d));
+  }
+
   /// \brief Lets the actor run on unjoined; the handle becomes empty. If the actor has ended (or
   /// later ends) by an exception, that exception is reported on stderr rather than lost.
   void detach() noexcept;
@@ -173,6 +187,7 @@ class JoinHandle {
  private:
   friend class detail::Scheduler;
   explicit JoinHandle(Pid pid) noexcept : pid_(pid) {}
+  std::optional<Outcome> join_by(Clock::time_point deadline, const char* what);
   Pid pid_;
 };
 static_assert(sizeof(JoinHandle) == 16, "a handle is its Pid, as chapter 3 says");
@@ -192,7 +207,7 @@ struct Body {
 /// \brief smarm::spawn, type-erased: `from` points at the callable that `body` describes.
 JoinHandle spawn(const Body& body, void* from);
 /// \brief smarm::run, type-erased: `from` points at the callable that `body` describes.
-Outcome run(const Body& body, void* from);
+Outcome run(const Body& body, void* from, TimeMode time);
 
 /// \brief The Body of the callable type `F`: moved from when `F` is an rvalue, copied otherwise.
 template <class F>
@@ -226,14 +241,15 @@ void skip_serials_to(std::uint64_t serial) noexcept;
 }  // namespace detail
 
 /// \brief Runs a scheduler on the calling thread: `f` becomes the first actor, and run() returns
-/// when no actor is left, telling how `f` ended.
+/// when no actor is left, telling how `f` ended. `time` chooses the clock: TimeMode::Virtual
+/// runs in virtual time, for tests.
 /// \throws Deadlock when every remaining actor is parked and nothing can wake any of them;
 /// Error when called inside run() on this thread.
 template <class F>
-Outcome run(F&& f) {
+Outcome run(F&& f, TimeMode time = TimeMode::Real) {
   const detail::Body body = detail::body_of<F&&>();
   // body_of<F&&> casts back to f's own type, const included.
-  return detail::run(body, const_cast<void*>(static_cast<const void*>(&f)));  // NOLINT
+  return detail::run(body, const_cast<void*>(static_cast<const void*>(&f)), time);  // NOLINT
 }
 
 // [spawn]

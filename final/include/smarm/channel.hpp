@@ -22,9 +22,10 @@ namespace smarm {
 
 /// \brief What a send did with its value.
 enum class SendStatus : std::uint8_t {
-  Sent,    ///< The value is in the channel, for the receiver.
-  Full,    ///< try_send() only: the bounded channel had no room. The value is handed back.
-  Closed,  ///< The receiver is gone. The value is handed back.
+  Sent,      ///< The value is in the channel, for the receiver.
+  Full,      ///< try_send() only: the bounded channel had no room. The value is handed back.
+  Closed,    ///< The receiver is gone. The value is handed back.
+  TimedOut,  ///< send_until() only: the deadline came before room did. The value is handed back.
 };
 
 /// \brief What Sender::send() and Sender::try_send() return: what happened, and the value itself
@@ -37,14 +38,16 @@ struct [[nodiscard]] SendResult {
   explicit operator bool() const noexcept { return status == SendStatus::Sent; }
 };
 
-/// \brief What Receiver::try_recv() found.
+/// \brief What Receiver::try_recv() or Receiver::recv_until() found.
 enum class RecvStatus : std::uint8_t {
   Received,  ///< A value, taken from the channel.
   Empty,     ///< No value yet; a sender may still send one.
   Closed,    ///< No value, and none will come: every sender is gone.
+  TimedOut,  ///< recv_until() only: no value came by the deadline.
 };
 
-/// \brief What Receiver::try_recv() returns: what it found, and the value when it got one.
+/// \brief What Receiver::try_recv() and Receiver::recv_until() return: what they found, and the
+/// value when it got one.
 template <class T>
 struct [[nodiscard]] RecvResult {
   RecvStatus status = RecvStatus::Empty;  ///< What was found.
@@ -89,13 +92,21 @@ struct ChannelCore {
   static void enter(const char* what);
   /// \brief Throws Error for an endpoint moved from or closed; `what` names the call.
   [[noreturn]] static void empty_endpoint(const char* what);
-  /// \brief Parks the receiver until a value or the close arrives. True when woken; false when
-  /// cancelled while unwinding. ActorCancelled when cancelled otherwise.
-  bool wait_recv();
+  /// \brief How a wait on a channel ended.
+  enum class Woke : std::uint8_t {
+    Yes,       ///< woken by the channel
+    TimedOut,  ///< the deadline came first
+    GaveUp,    ///< cancelled while unwinding
+  };
+  /// \brief A deadline that never comes: time_point::max()'s nanoseconds.
+  static constexpr std::int64_t kForever = INT64_MAX;
+  /// \brief Parks the receiver until a value or the close arrives, or until `deadline`
+  /// (nanoseconds of smarm::Clock). ActorCancelled when cancelled, unless unwinding already.
+  Woke wait_recv(std::int64_t deadline);
   /// \brief Queues `w` behind the senders already parked and parks its sender until the
-  /// receiver takes its value or goes. As wait_recv() for the result; `w` is off the queue when
-  /// it returns or throws.
-  bool wait_send(SendWaiter& w);
+  /// receiver takes its value or goes, or until `deadline`. As wait_recv() for the result; `w`
+  /// is off the queue when it returns or throws.
+  Woke wait_send(SendWaiter& w, std::int64_t deadline);
   /// \brief Wakes the parked receiver (`receiving` is not null): a value or the close arrived.
   void wake_receiver() noexcept;
   /// \brief Takes the oldest parked sender off the queue; the caller moves its value, then
@@ -246,20 +257,23 @@ class Sender {
   /// unless the receiver took it first; cancelled while unwinding already, send() gives up and
   /// hands the value back as Closed).
   SendResult<T> send(T value) {
-    detail::Channel<T>& c = held("smarm::Sender::send");
-    detail::ChannelCore::enter("smarm::Sender::send");
-    if (!c.receiver) return {SendStatus::Closed, std::move(value)};
-    if (c.first == nullptr && c.room()) {
-      put(c, std::move(value));
-      return {};
-    }
-    detail::ChannelCore::SendWaiter w;
-    w.value = &value;
-    (void)c.wait_send(w);  // the receiver took the value, or went, or we were cancelled
-    if (w.taken) return {};
-    return {SendStatus::Closed, std::move(value)};
+    return send_by(std::move(value), detail::ChannelCore::kForever, "smarm::Sender::send");
   }
   // [send]
+
+  /// \brief send() with a deadline: Sent; Closed; or TimedOut when a bounded channel had no room
+  /// for the value by `deadline`. The value is handed back unless sent; a sender that times out
+  /// leaves the queue of parked senders at once. time_point::max() waits without a deadline.
+  /// \throws as send().
+  SendResult<T> send_until(T value, Clock::time_point deadline) {
+    return send_by(std::move(value), deadline.time_since_epoch().count(),
+                   "smarm::Sender::send_until");
+  }
+  /// \brief send() waiting at most `d` for room: as send_until().
+  template <class Rep, class Period>
+  SendResult<T> send_for(T value, const std::chrono::duration<Rep, Period>& d) {
+    return send_until(std::move(value), detail::deadline_after(d));
+  }
 
   /// \brief Sends `value` if it can without parking: Sent; Full (a bounded channel without room,
   /// or with senders parked before this one); or Closed (the receiver is gone). The value is
@@ -297,6 +311,25 @@ class Sender {
     if (c_ == nullptr) detail::ChannelCore::empty_endpoint(what);
     return *c_;
   }
+
+  // [send_by]
+  SendResult<T> send_by(T&& value, std::int64_t deadline, const char* what) {
+    using Woke = detail::ChannelCore::Woke;
+    detail::Channel<T>& c = held(what);
+    detail::ChannelCore::enter(what);
+    if (!c.receiver) return {SendStatus::Closed, std::move(value)};
+    if (c.first == nullptr && c.room()) {
+      put(c, std::move(value));
+      return {};
+    }
+    detail::ChannelCore::SendWaiter w;
+    w.value = &value;
+    const Woke woke = c.wait_send(w, deadline);  // taken, receiver gone, timed out, cancelled
+    if (w.taken) return {};  // even when the deadline came too: the receiver has it
+    if (woke == Woke::TimedOut && c.receiver) return {SendStatus::TimedOut, std::move(value)};
+    return {SendStatus::Closed, std::move(value)};
+  }
+  // [send_by]
   // [put]
   static void put(detail::Channel<T>& c, T&& value) {
     c.buffer.push(std::move(value));
@@ -335,15 +368,24 @@ class Receiver {
   /// ActorCancelled when run() unwinds a deadlock (unless the caller is unwinding already: then
   /// recv() returns std::nullopt).
   std::optional<T> recv() {
-    detail::Channel<T>& c = held("smarm::Receiver::recv");
-    detail::ChannelCore::enter("smarm::Receiver::recv");
-    for (;;) {
-      if (!c.buffer.empty()) return take(c);
-      if (c.senders == 0) return std::nullopt;  // closed, and drained
-      if (!c.wait_recv()) return std::nullopt;  // cancelled while unwinding
-    }
+    return recv_by(detail::ChannelCore::kForever, "smarm::Receiver::recv").value;
   }
   // [recv]
+
+  /// \brief recv() with a deadline: Received with the next value; Closed once every sender is
+  /// gone and the channel drained (or when cancelled while unwinding); TimedOut when no value came
+  /// by `deadline`. A value that arrives as the deadline passes is received, not lost: it is
+  /// taken if it is there when the receiver runs again, and otherwise stays in the channel.
+  /// time_point::max() waits without a deadline.
+  /// \throws as recv().
+  RecvResult<T> recv_until(Clock::time_point deadline) {
+    return recv_by(deadline.time_since_epoch().count(), "smarm::Receiver::recv_until");
+  }
+  /// \brief recv() waiting at most `d`: as recv_until().
+  template <class Rep, class Period>
+  RecvResult<T> recv_for(const std::chrono::duration<Rep, Period>& d) {
+    return recv_until(detail::deadline_after(d));
+  }
 
   /// \brief The next value if there is one now: Received with it, Empty, or Closed (every
   /// sender gone, nothing left). Never parks; works outside an actor too.
@@ -368,6 +410,22 @@ class Receiver {
     if (c_ == nullptr) detail::ChannelCore::empty_endpoint(what);
     return *c_;
   }
+
+  // [recv_by]
+  RecvResult<T> recv_by(std::int64_t deadline, const char* what) {
+    using Woke = detail::ChannelCore::Woke;
+    detail::Channel<T>& c = held(what);
+    detail::ChannelCore::enter(what);
+    for (bool timed_out = false;;) {
+      if (!c.buffer.empty()) return {RecvStatus::Received, take(c)};
+      if (c.senders == 0) return {RecvStatus::Closed, std::nullopt};  // closed, and drained
+      if (timed_out) return {RecvStatus::TimedOut, std::nullopt};
+      const Woke woke = c.wait_recv(deadline);
+      if (woke == Woke::GaveUp) return {RecvStatus::Closed, std::nullopt};  // while unwinding
+      timed_out = woke == Woke::TimedOut;
+    }
+  }
+  // [recv_by]
 
   // [take]
   // The oldest value; the room it leaves goes to the oldest parked sender, whose value is moved

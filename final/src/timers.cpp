@@ -1,0 +1,106 @@
+// timers.cpp — time for actors (chapter 6): the run's clock, real or virtual; waits with a
+// deadline, whose timers live in the wheel of timer_wheel.hpp; and what the loop does with them:
+// fire those due, at turn ends while actors run and when none can, sleeping until the next.
+#include <time.h>
+
+#include <cerrno>
+#include <cstdint>
+
+#include "scheduler.hpp"
+#include "smarm/time.hpp"
+
+namespace smarm {
+namespace detail {
+
+namespace {
+std::int64_t steady_now() noexcept {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);  // steady_clock's clock, read without its conversion
+  return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+constexpr std::int64_t kForever = INT64_MAX;  // time_point::max(): a wait without a deadline
+}  // namespace
+
+// [clock]
+std::int64_t Scheduler::now() const noexcept {
+  return virtual_now >= 0 ? virtual_now : steady_now();
+}
+
+void Scheduler::use_virtual_time() noexcept { virtual_now = steady_now(); }
+// [clock]
+
+// [wait_until]
+Scheduler::Waited Scheduler::wait_until(Wait why, std::int64_t deadline) {
+  if (deadline == kForever) return wait(why) ? Waited::Woken : Waited::GaveUp;
+  Slot& me = running();
+  if (deadline <= now()) return Waited::TimedOut;  // passed already: no wait, no timer
+  SMARM_CHECK(!timers.armed(me.index), "an actor armed a second timer (a wait inside a wait?)");
+  timers.arm(me.index, static_cast<std::uint64_t>(deadline));
+  bool woken = false;
+  try {
+    woken = wait(why);
+  } catch (...) {
+    if (timers.armed(me.index)) timers.cancel(me.index);  // cancelled, or stopped: no timer left
+    (void)timers.take_fired(me.index);
+    throw;
+  }
+  if (timers.take_fired(me.index)) return Waited::TimedOut;
+  if (timers.armed(me.index)) timers.cancel(me.index);  // woken first: the timer goes at once
+  return woken ? Waited::Woken : Waited::GaveUp;
+}
+// [wait_until]
+
+// [fire]
+// Wakes the actors whose deadlines are due by `now`, in the order of their deadlines. One that
+// something else woke after its deadline passed, and that has not run yet, keeps that wake.
+void Scheduler::fire_due(std::int64_t now) noexcept {
+  for (std::uint32_t id; (id = timers.pop(static_cast<std::uint64_t>(now))) != TimerWheel::kNone;) {
+    Slot& s = slot(id);
+    if (s.state == State::Parked) {
+      ready(s);
+    } else {
+      (void)timers.take_fired(id);
+    }
+  }
+}
+
+// A turn ended while timers are pending: every kTurnsPerClockRead turns, the clock is read and
+// what is due is woken. Virtual time stands still while actors run: nothing to look for.
+void Scheduler::check_clock() noexcept {
+  turns_to_clock = kTurnsPerClockRead;
+  if (virtual_now < 0) fire_due(steady_now());
+}
+
+// Nothing is runnable and timers are pending: sleep until the earliest may be due (virtual time
+// jumps there), then wake what is due. The wheel's bound is never after the earliest deadline,
+// and each wake-up that finds nothing due yet moves a timer a level closer, so the loop neither
+// oversleeps nor spins.
+void Scheduler::sleep_until_due() {
+  const auto bound = static_cast<std::int64_t>(timers.bound());
+  if (virtual_now >= 0) {
+    if (bound > virtual_now) virtual_now = bound;
+  } else if (bound > steady_now()) {
+    const timespec at{bound / 1'000'000'000, bound % 1'000'000'000};
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, nullptr) == EINTR) {
+    }
+  }
+  fire_due(now());
+}
+// [fire]
+
+}  // namespace detail
+
+Clock::time_point Clock::now() noexcept {
+  const detail::Scheduler* const s = detail::Scheduler::of_thread();
+  return time_point(duration(s != nullptr ? s->now() : detail::steady_now()));
+}
+
+// [sleep]
+void sleep_until(Clock::time_point deadline) {
+  detail::Scheduler& s = detail::Scheduler::in_actor("smarm::sleep_until");
+  // A wait for ever that nothing can end: the deadlock report names it rather than hang.
+  (void)s.wait_until(detail::Wait::Sleep, deadline.time_since_epoch().count());
+}
+// [sleep]
+
+}  // namespace smarm
