@@ -153,8 +153,9 @@ void Scheduler::become(Slot& s, State to) noexcept {
 // path being explored is alive. What it woke goes to the back, so that two actors waking each
 // other take their turns among the others, unless the actor ended in that turn: then what it woke
 // goes to the front too, taking over the turn of an actor that is gone, as a return hands control
-// back to its caller. Nothing else jumps the queue: what waits at the back waits only for work
-// started ahead of it. SMARM_FIFO=1 builds chapter 3's order, everything to the back, to compare.
+// back to its caller. Nothing else jumps the queue, and the back is not left waiting: after
+// kFrontTurns turns in a row taken at the front while actors wait at the back, the first of them
+// gets the next turn. SMARM_FIFO=1 builds chapter 3's order, everything to the back, to compare.
 #ifndef SMARM_FIFO
 #define SMARM_FIFO 0
 #endif
@@ -186,6 +187,7 @@ void Scheduler::push_new(Slot& s, Batch& batch) noexcept {
 
 void Scheduler::to_front(Batch& batch) noexcept {
   if (batch.head == kNone) return;
+  if (front_end == kNone) front_end = batch.tail;  // the front part ends where it did, or here
   slot(batch.tail).next = run_head;
   if (run_head == kNone) run_tail = batch.tail;
   run_head = std::exchange(batch.head, kNone);
@@ -216,10 +218,18 @@ void Scheduler::end_turn(bool ended) noexcept {
 
 Slot* Scheduler::pop() noexcept {
   if (run_head == kNone) return nullptr;
-  Slot& s = slot(run_head);
+  std::uint32_t* link = &run_head;  // where the index of the actor taken is kept
+  if (front_end == kNone || front_end == run_tail) {
+    front_turns = 0;  // nobody waits at the back
+  } else if (++front_turns > kFrontTurns) {
+    front_turns = 0;
+    link = &slot(front_end).next;  // the back's turn: its first actor
+  }
+  Slot& s = slot(*link);
   SMARM_CHECK(s.state == State::Runnable, "the run queue holds an actor that is not runnable");
-  run_head = s.next;
-  if (run_head == kNone) run_tail = kNone;
+  *link = s.next;
+  if (s.index == front_end) front_end = kNone;  // the front part is empty
+  if (s.index == run_tail) run_tail = link == &run_head ? kNone : front_end;
   return &s;
 }
 // [run_queue]

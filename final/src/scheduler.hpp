@@ -335,6 +335,9 @@ class Scheduler {
   std::uint32_t run_tail = kNone;
   Batch spawned;  // what the running turn spawned, and woke: the run order of chapter 4
   Batch woken;
+  std::uint32_t front_end = kNone;  // the last actor of the queue's front part, if any
+  std::uint32_t front_turns = 0;    // turns taken at the front in a row while the back waits
+  static constexpr std::uint32_t kFrontTurns = 64;
   std::uint32_t current = kNone;
   std::uint32_t exited = kNone;
   std::size_t live = 0;
@@ -349,6 +352,7 @@ class Scheduler {
   // Time (chapter 6): the deadlines of the actors waiting with one, by slot index.
   TimerWheel timers;
   std::int64_t virtual_now = -1;  // virtual time, or -1 for the steady clock's
+  mutable std::int64_t clock_seen = 0;  // the steady clock's last reading, by now()
   std::uint32_t turns_to_clock = kTurnsPerClockRead;
   // While others run, due timers are looked for every so many turns, not at every switch: a
   // clock read costs as much as a switch (chapter 6).

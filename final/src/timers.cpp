@@ -23,7 +23,9 @@ constexpr std::int64_t kForever = INT64_MAX;  // time_point::max(): a wait witho
 
 // [clock]
 std::int64_t Scheduler::now() const noexcept {
-  return virtual_now >= 0 ? virtual_now : steady_now();
+  if (virtual_now >= 0) return virtual_now;
+  clock_seen = steady_now();
+  return clock_seen;
 }
 
 void Scheduler::use_virtual_time() noexcept { virtual_now = steady_now(); }
@@ -33,7 +35,9 @@ void Scheduler::use_virtual_time() noexcept { virtual_now = steady_now(); }
 Scheduler::Waited Scheduler::wait_until(Wait why, std::int64_t deadline) {
   if (deadline == kForever) return wait(why) ? Waited::Woken : Waited::GaveUp;
   Slot& me = running();
-  if (deadline <= now()) return Waited::TimedOut;  // passed already: no wait, no timer
+  // Passed when the clock was last read: no wait, no timer. One that passed since is armed, and
+  // fires when the loop next looks, which saves a clock read on every wait with a deadline.
+  if (deadline <= (virtual_now >= 0 ? virtual_now : clock_seen)) return Waited::TimedOut;
   SMARM_CHECK(!timers.armed(me.index), "an actor armed a second timer (a wait inside a wait?)");
   timers.arm(me.index, static_cast<std::uint64_t>(deadline));
   bool woken = false;
@@ -51,13 +55,16 @@ Scheduler::Waited Scheduler::wait_until(Wait why, std::int64_t deadline) {
 // [wait_until]
 
 // [fire]
-// Wakes the actors whose deadlines are due by `now`, in the order of their deadlines. One that
-// something else woke after its deadline passed, and that has not run yet, keeps that wake.
+// Wakes the actors whose deadlines are due by `now`, in the order of their deadlines, each to the
+// back of the run queue: not through ready(), whose wakes may go to the front when the turn that
+// made them ends its actor (chapter 4), which would put a later deadline before an earlier one.
+// One that something else woke after its deadline passed, and that has not run yet, keeps that
+// wake.
 void Scheduler::fire_due(std::int64_t now) noexcept {
   for (std::uint32_t id; (id = timers.pop(static_cast<std::uint64_t>(now))) != TimerWheel::kNone;) {
     Slot& s = slot(id);
     if (s.state == State::Parked) {
-      ready(s);
+      push(s);
     } else {
       (void)timers.take_fired(id);
     }
@@ -68,7 +75,7 @@ void Scheduler::fire_due(std::int64_t now) noexcept {
 // what is due is woken. Virtual time stands still while actors run: nothing to look for.
 void Scheduler::check_clock() noexcept {
   turns_to_clock = kTurnsPerClockRead;
-  if (virtual_now < 0) fire_due(steady_now());
+  if (virtual_now < 0) fire_due(now());
 }
 
 // Nothing is runnable and timers are pending: sleep until the earliest may be due (virtual time
@@ -79,7 +86,7 @@ void Scheduler::sleep_until_due() {
   const auto bound = static_cast<std::int64_t>(timers.bound());
   if (virtual_now >= 0) {
     if (bound > virtual_now) virtual_now = bound;
-  } else if (bound > steady_now()) {
+  } else if (bound > now()) {
     const timespec at{bound / 1'000'000'000, bound % 1'000'000'000};
     while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, nullptr) == EINTR) {
     }

@@ -1,6 +1,7 @@
 // test_run_order.cpp — who runs after a spawn or a wake (chapter 4): a tree of spawns runs depth
 // first with only its explored path alive, two actors waking each other leave the others their
-// turns, and an actor that ends hands its turn to the one it woke.
+// turns, an actor that ends hands its turn to the one it woke, and no run of turns at the front
+// keeps the back waiting long.
 #include <smarm/actor.hpp>
 #include <smarm/channel.hpp>
 
@@ -33,7 +34,7 @@ struct Tree {
     for (int i = 0; i < fan; ++i) {
       ++alive;
       most_alive = std::max(most_alive, alive);
-      smarm::spawn([this, depth, child = path + std::to_string(i), tx]() mutable {
+      smarm::spawn([this, depth, child = path + std::to_string(i), tx = tx]() mutable {
         grow(depth - 1, child, tx);
         --alive;
       }).detach();
@@ -104,6 +105,27 @@ TEST(RunOrder, AnActorThatEndsHandsItsTurnToTheJoinerItWakes) {
     other.join();
   });
   EXPECT_EQ(order, "wjoO");  // in chapter 3's FIFO order, "wojO"
+}
+
+TEST(RunOrder, ALoopOfSpawnAndJoinLeavesTheActorsAtTheBackTheirTurns) {
+  // Each round spawns a child (to the front), joins it, and takes the child's turn over when it
+  // ends (to the front again): without a bound, the bystander at the back would never run again.
+  int loops = 0;
+  bool done = false;
+  smarm::run([&] {
+    JoinHandle bystander = smarm::spawn([&] {
+      for (int i = 0; i < 10; ++i) smarm::yield_now();
+      done = true;
+    });
+    smarm::yield_now();  // the bystander runs once and yields: it waits at the back now
+    while (!done && loops < 1'000'000) {
+      smarm::spawn([] {}).join();
+      ++loops;
+    }
+    bystander.join();
+  });
+  EXPECT_TRUE(done);
+  EXPECT_LT(loops, 1000);  // ten turns of the bystander, one in every 65 at most
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -54,6 +55,34 @@ TEST(Time, SleepersWakeInTheOrderOfTheirDeadlinesAtThoseVeryInstants) {
       EXPECT_LE(asked[i - 1], asked[i]) << "woke out of order";
     }
   }
+}
+
+TEST(Time, OnTheRealClockSleepersWakeInOrderWhileOtherActorsComeAndGo) {
+  // Timers found due at the end of a turn whose actor ended go behind those woken before them,
+  // not in front with what the ending actor woke (chapter 4's hand-off).
+  constexpr int kSleepers = 2000;
+  std::vector<int> woken;
+  bool all_woken = false;
+  smarm::run([&] {
+    const Clock::time_point start = Clock::now() + 50ms;
+    std::mt19937 random(4);
+    std::vector<JoinHandle> sleepers;
+    for (int i = 0; i < kSleepers; ++i) {
+      const int offset_us = static_cast<int>(random() % 20'000);
+      sleepers.push_back(smarm::spawn([&, offset_us] {
+        smarm::sleep_until(start + std::chrono::microseconds(offset_us));
+        woken.push_back(offset_us);
+      }));
+    }
+    JoinHandle churn = smarm::spawn([&] {  // actors that start and end while the timers fire
+      while (!all_woken) smarm::spawn([] {}).join();
+    });
+    for (JoinHandle& s : sleepers) s.join();
+    all_woken = true;
+    churn.join();
+  });
+  ASSERT_EQ(woken.size(), std::size_t{kSleepers});
+  EXPECT_TRUE(std::is_sorted(woken.begin(), woken.end()));
 }
 
 TEST(Time, VirtualTimeLetsAnHourPassInNoTime) {

@@ -298,6 +298,9 @@ class Scheduler {
   std::uint32_t run_tail = kNone;
   Batch spawned;  // what the running turn spawned, and woke: the run order of chapter 4
   Batch woken;
+  std::uint32_t front_end = kNone;  // the last actor of the queue's front part, if any
+  std::uint32_t front_turns = 0;    // turns taken at the front in a row while the back waits
+  static constexpr std::uint32_t kFrontTurns = 64;
   std::uint32_t current = kNone;
   std::uint32_t exited = kNone;
   std::size_t live = 0;
