@@ -192,17 +192,18 @@ void BM_sleepers_smarm(benchmark::State& state) {
   constexpr int kSleepers = 1'000'000;
   std::mt19937_64 random(3);
   std::vector<std::int64_t> offsets(kSleepers);
-  // Two to three seconds ahead: the first turns of a million sleepers take a good part of a second
-  // on a loaded machine, and a deadline that has passed when its sleeper starts returns at once.
+  // Two to three seconds ahead: the first turns of a million sleepers, each on a stack the kernel
+  // has not yet mapped, take a good part of a second, and a sleeper whose deadline has passed
+  // when it starts returns at once, out of order.
   for (std::int64_t& o : offsets) o = static_cast<std::int64_t>(2 * kSecond + random() % kSecond);
   for (auto _ : state) {
     std::int64_t last = 0;
     bool in_order = true;
     const double cpu = cpu_seconds();
+    // The deadlines count from the end of the spawns, which all happen in the first actor's turn
+    // (spawn does not switch). Out here, since that actor ends before its sleepers wake.
+    smarm::Clock::time_point start;
     smarm::run([&] {
-      // The deadlines count from the end of the spawns, which all happen in this actor's turn
-      // (spawn does not switch): none has passed when its sleeper first runs.
-      smarm::Clock::time_point start;
       for (const std::int64_t o : offsets) {
         smarm::spawn([&, o] {
           const smarm::Clock::time_point deadline = start + std::chrono::nanoseconds(o);

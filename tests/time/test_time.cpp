@@ -137,6 +137,7 @@ TEST(Time, ActorsThatRunAreInterruptedForNoTimerButWokenSleepersGetTheirTurns) {
 }
 
 TEST(Time, RecvTimesOutThenTheLateValueWaitsInTheChannel) {
+  // [usage]
   smarm::run(
       [] {
         auto [tx, rx] = smarm::channel<int>();
@@ -151,6 +152,7 @@ TEST(Time, RecvTimesOutThenTheLateValueWaitsInTheChannel) {
         EXPECT_EQ(rx.recv_for(10ms).status, RecvStatus::Closed);  // closed, not timed out
       },
       TimeMode::Virtual);
+  // [usage]
 }
 
 TEST(Time, AValueSentAtTheDeadlineIsReceivedOnceWhicheverWins) {

@@ -59,6 +59,7 @@ class TimerWheel {
 
   /// \brief The earliest pending timer if its deadline is at or before `now`, removed from the
   /// wheel; kNone if there is none. Call until kNone to fire every timer due by `now`, in order.
+  // [wheel_pop]
   std::uint32_t pop(std::uint64_t now) noexcept {
     for (;;) {
       if (bits_[0] != 0) {
@@ -87,6 +88,8 @@ class TimerWheel {
       }
     }
   }
+
+  // [wheel_pop]
 
   /// \brief True, once, when the timer of `id` was popped since it was last armed.
   [[nodiscard]] bool take_fired(std::uint32_t id) noexcept {
@@ -132,6 +135,7 @@ class TimerWheel {
     return above | static_cast<std::uint64_t>(s) << shift;
   }
 
+  // [wheel_link]
   void link(std::uint32_t id) noexcept {
     Node& n = nodes_[id];
     const std::uint64_t differs = n.deadline ^ now_;
@@ -152,6 +156,8 @@ class TimerWheel {
       first.prev = id;
     }
   }
+
+  // [wheel_link]
 
   void unlink(std::uint32_t id) noexcept {
     Node& n = nodes_[id];
