@@ -196,10 +196,10 @@ fn count_primes(lo: u32, hi: u32) -> u32 {
 }
 
 // The primes below `bound` in `chunks` chunks, one task each sending its count through one channel
-// with room for every answer, or serially.
+// with room for every answer, or serially; the CPU time (bench_primes reports CPU time: see there).
 async fn primes(bound: u64, chunks: u64, serial: bool) -> (Duration, u64) {
     let start_of = move |i: u64| (bound * i / chunks) as u32;
-    let start = Instant::now();
+    let start = cpu_time();
     let mut total: u64 = 0;
     if serial {
         for i in 0..chunks {
@@ -218,7 +218,15 @@ async fn primes(bound: u64, chunks: u64, serial: bool) -> (Duration, u64) {
             total += u64::from(count);
         }
     }
-    (start.elapsed(), total)
+    (cpu_time() - start, total)
+}
+
+// The CPU time this process has used.
+fn cpu_time() -> Duration {
+    let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime writes one timespec, which `now` is.
+    unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut now) };
+    Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
 }
 
 fn usage() -> ! {
