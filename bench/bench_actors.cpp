@@ -1,10 +1,10 @@
 // bench_actors.cpp — actors against their peers in one run: a yield between two actors, and the
 // spawn + join of trivial actors in the shapes programs use them — one at a time, in batches of
 // 1000, and a million alive at once — next to Boost.Fiber (pooled and default stacks) and
-// std::thread, and Go's goroutines (bench/peers/peers.go, run by bench/peer.hpp as a subprocess
-// one measurement at a time, interleaved with the others). Each batch benchmark also reports the
-// minor page faults per actor that getrusage counts, since a fault costs microseconds on a virtual
-// machine.
+// std::thread, Go's goroutines (bench/peers/peers.go) and tokio's tasks (bench/peers/tokio), each
+// run by bench/peer.hpp as a subprocess one measurement at a time, interleaved with the others.
+// Each batch benchmark also reports the minor page faults per actor that getrusage counts, since a
+// fault costs microseconds on a virtual machine.
 #include <sys/resource.h>
 #include <smarm/actor.hpp>
 #include <smarm/stack.hpp>
@@ -183,13 +183,16 @@ void register_batch(const std::string& group, bool threads) {
         ->Apply(shape);
   }
   const std::size_t rounds = Batch >= 1'000'000 ? 1 : Batch >= 1000 ? 200 : 200'000;
-  smarm_bench::register_peer(group + "/go", smarm_bench::go_peer(),
-                             "batch " + std::to_string(Batch) + " " + std::to_string(rounds),
-                             static_cast<double>(Batch * rounds));
+  const std::string args = "batch " + std::to_string(Batch) + " " + std::to_string(rounds);
+  const auto ops = static_cast<double>(Batch * rounds);
+  smarm_bench::register_peer(group + "/go", smarm_bench::go_peer(), args, ops);
+  smarm_bench::register_peer(group + "/tokio", smarm_bench::tokio_peer(), args, ops);
 }
 
 const bool registered = [] {
   smarm_bench::register_peer("yield/go_gosched", smarm_bench::go_peer(), "yield 2000000",
+                             2'000'000.0);
+  smarm_bench::register_peer("yield/tokio", smarm_bench::tokio_peer(), "yield 2000000",
                              2'000'000.0);
   register_batch<1>("spawn_join_x1", true);
   register_batch<1000>("spawn_join_x1000", true);

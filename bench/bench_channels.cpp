@@ -297,6 +297,11 @@ const bool registered = [] {
   register_peer("ring/erlang", erlang_peer(), "ring 1000 1000", 1'000'000.0);
   register_peer("skynet/go", go_peer(), "skynet 1000000", 1.0)->Repetitions(3);
   register_peer("skynet/erlang", erlang_peer(), "skynet 1000000", 1.0)->Repetitions(3);
+  // tokio's tasks on its current-thread runtime; its mpsc channels have a capacity of 1 at least.
+  using smarm_bench::tokio_peer;
+  register_peer("ping_pong/tokio_capacity_1", tokio_peer(), "pingpong1 1000000", 1'000'000.0);
+  register_peer("ring/tokio_capacity_1", tokio_peer(), "ring 1000 1000", 1'000'000.0);
+  register_peer("skynet/tokio", tokio_peer(), "skynet 1000000", 1.0)->Repetitions(3);
   return true;
 }();
 

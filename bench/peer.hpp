@@ -1,13 +1,13 @@
 // peer.hpp — a benchmark whose figures come from a peer program in another language: Go's
-// goroutines (bench/peers/peers.go) or Erlang's processes (bench/peers/peers.erl), run as a
-// subprocess one measurement at a time, so that their rows interleave with the in-process ones
-// and land in bench_main.hpp's side-by-side table. A peer whose toolchain was missing when the
-// build was configured is reported as skipped, never as a zero.
+// goroutines (bench/peers/peers.go), Erlang's processes (bench/peers/peers.erl) or Rust's tokio
+// tasks (bench/peers/tokio), run as a subprocess one measurement at a time, so that their rows
+// interleave with the in-process ones and land in bench_main.hpp's side-by-side table. A peer whose
+// toolchain was missing when the build was configured is reported as skipped, never as a zero.
 //
-// Both peers speak one protocol: `<peer> <measurement> <counts...>` prints "<ns per operation>
+// Every peer speaks one protocol: `<peer> <measurement> <counts...>` prints "<ns per operation>
 // <minor faults per operation>" and, for measurements of memory, "<peak resident KiB>". The
 // build (bench/CMakeLists.txt, smarm_bench_peers) passes each built peer's command line to a
-// program as SMARM_GO_PEER and SMARM_ERLANG_PEER.
+// program as SMARM_GO_PEER, SMARM_ERLANG_PEER and SMARM_TOKIO_PEER.
 #pragma once
 
 #include <benchmark/benchmark.h>
@@ -49,6 +49,18 @@ inline const Peer& erlang_peer() {
 #endif
         "the Erlang peer is not built (Debian package erlang-nox) or failed"
   };
+  return peer;
+}
+
+// Rust's tokio tasks on its current-thread runtime, built offline from Debian's packages.
+inline const Peer& tokio_peer() {
+  static const Peer peer{
+#ifdef SMARM_TOKIO_PEER
+      {SMARM_TOKIO_PEER},
+#else
+      {},
+#endif
+      "the tokio peer is not built (Debian packages cargo and librust-tokio-dev) or failed"};
   return peer;
 }
 

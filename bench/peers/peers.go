@@ -21,6 +21,9 @@
 //	                                per hop
 //	peers skynet <leaves>           a warm-up tree, then one timed, per tree; <leaves> is a power
 //	                                of 10 (1000000 is the benchmark)
+//	peers primes <bound> <chunks> <count>         the primes below <bound>, one goroutine per
+//	                                              chunk, checked to be <count> (bench_primes)
+//	peers primes_serial <bound> <chunks> <count>  the same chunks one after the other
 package main
 
 import (
@@ -275,6 +278,58 @@ func idleMemory(n int) {
 		float64(during-before)*1024/float64(n))
 }
 
+// ---- primes (bench/bench_primes.cpp): the same function as smarm's and tokio's
+
+// The primes in [lo, hi), by trial division by odd numbers.
+func countPrimes(lo, hi uint32) uint32 {
+	count := uint32(0)
+	for n := lo; n < hi; n++ {
+		if n < 2 || (n%2 == 0 && n != 2) {
+			continue
+		}
+		prime := true
+		for d := uint32(3); d*d <= n; d += 2 {
+			if n%d == 0 {
+				prime = false
+				break
+			}
+		}
+		if prime {
+			count++
+		}
+	}
+	return count
+}
+
+// The CPU time this process has used (bench_primes reports CPU time: see there).
+func cpuTime() time.Duration {
+	var u syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &u)
+	return time.Duration(u.Utime.Nano() + u.Stime.Nano())
+}
+
+// The primes below `bound` in `chunks` chunks, each counted by a goroutine of its own that sends
+// its count back through one channel with room for every answer, or serially; the CPU time.
+func primes(bound, chunks int, serial bool) (time.Duration, uint32) {
+	start := func(i int) uint32 { return uint32(uint64(bound) * uint64(i) / uint64(chunks)) }
+	began := cpuTime()
+	total := uint32(0)
+	if serial {
+		for i := 0; i < chunks; i++ {
+			total += countPrimes(start(i), start(i+1))
+		}
+	} else {
+		counts := make(chan uint32, chunks)
+		for i := 0; i < chunks; i++ {
+			go func(i int) { counts <- countPrimes(start(i), start(i+1)) }(i)
+		}
+		for i := 0; i < chunks; i++ {
+			total += <-counts
+		}
+	}
+	return cpuTime() - began, total
+}
+
 // The one-shot form (see the top of the file).
 func oneShot(args []string) {
 	n := make([]int, len(args)-1)
@@ -310,9 +365,18 @@ func oneShot(args []string) {
 		f0 := minorFaults()
 		ns := float64(skynetOnce(n[0]).Nanoseconds())
 		fmt.Printf("%.3f %.6f %d\n", ns, float64(minorFaults()-f0), statusKiB("VmHWM"))
+	case (args[0] == "primes" || args[0] == "primes_serial") && len(n) == 3:
+		f0 := minorFaults()
+		elapsed, total := primes(n[0], n[1], args[0] == "primes_serial")
+		if int(total) != n[2] {
+			fmt.Fprintf(os.Stderr, "peers: counted %d primes, not %d\n", total, n[2])
+			os.Exit(1)
+		}
+		fmt.Printf("%.3f %.6f\n", float64(elapsed.Nanoseconds()), float64(minorFaults()-f0))
 	default:
 		fmt.Fprintln(os.Stderr, "usage: peers [yield <n> | batch <batch> <rounds> | pingpong <n> |"+
-			" pingpong1 <n> | ring <size> <rounds> | skynet <leaves, a power of 10>]")
+			" pingpong1 <n> | ring <size> <rounds> | skynet <leaves, a power of 10> |"+
+			" primes <bound> <chunks> <count> | primes_serial <bound> <chunks> <count>]")
 		os.Exit(2)
 	}
 }
