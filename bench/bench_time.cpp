@@ -1,9 +1,10 @@
 // bench_time.cpp — chapter 6's time next to its peers, in one run: the timer structure itself
 // (arming and cancelling a timeout among many pending ones, and firing a million in order: the
-// runtime's wheel against the binary and 4-ary heaps with back-indices it was chosen over, kept
-// here so that the choice can be measured again); a wait with a timeout answered in time (a round
+// runtime's wheel, the "smarm" rows, against the binary and 4-ary heaps with back-indices it was
+// chosen over, kept here so that the choice can be measured again, and Go's time.AfterFunc +
+// Stop); a wait with a timeout answered in time (a round
 // trip through recv_for, beside the plain round trip and Boost.Fiber's pop_wait_for); and a
-// million actors sleeping on random deadlines, woken in order.
+// million actors sleeping on random deadlines, woken in order (and a million goroutines).
 #include <sys/resource.h>
 #include <smarm/actor.hpp>
 #include <smarm/channel.hpp>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "bench_main.hpp"
+#include "peer.hpp"
 #include "timer_wheel.hpp"  // the runtime's own, from final/src (bench/CMakeLists.txt)
 
 namespace {
@@ -224,11 +226,11 @@ const bool registered = [] {
   using smarm::detail::TimerWheel;
   for (const std::uint32_t pending : {1000U, 1'000'000U}) {
     const std::string group = pending == 1000 ? "arm_cancel_1000_pending" : "arm_cancel_1M_pending";
-    benchmark::RegisterBenchmark((group + "/wheel").c_str(), BM_arm_cancel<TimerWheel>, pending);
+    benchmark::RegisterBenchmark((group + "/smarm").c_str(), BM_arm_cancel<TimerWheel>, pending);
     benchmark::RegisterBenchmark((group + "/binary_heap").c_str(), BM_arm_cancel<Heap<2>>, pending);
     benchmark::RegisterBenchmark((group + "/heap4").c_str(), BM_arm_cancel<Heap<4>>, pending);
   }
-  benchmark::RegisterBenchmark("fire_1M_in_order/wheel", BM_fire<TimerWheel>)->Iterations(1);
+  benchmark::RegisterBenchmark("fire_1M_in_order/smarm", BM_fire<TimerWheel>)->Iterations(1);
   benchmark::RegisterBenchmark("fire_1M_in_order/binary_heap", BM_fire<Heap<2>>)->Iterations(1);
   benchmark::RegisterBenchmark("fire_1M_in_order/heap4", BM_fire<Heap<4>>)->Iterations(1);
   benchmark::RegisterBenchmark("timeout_round_trip/smarm", BM_round_trip_smarm, true)
@@ -241,6 +243,16 @@ const bool registered = [] {
   benchmark::RegisterBenchmark("sleepers_1M_cpu/smarm", BM_sleepers_smarm)
       ->UseManualTime()
       ->Iterations(1)
+      ->Repetitions(3);
+  // Go's timers (GOMAXPROCS=1), by bench/peer.hpp: time.AfterFunc + Stop among as many pending
+  // timers, and a million goroutines in time.Sleep, their CPU time.
+  smarm_bench::register_peer("arm_cancel_1000_pending/go_afterfunc_stop", smarm_bench::go_peer(),
+                             "timer 1000 1000000", 1'000'000.0);
+  smarm_bench::register_peer("arm_cancel_1M_pending/go_afterfunc_stop", smarm_bench::go_peer(),
+                             "timer 1000000 1000000", 1'000'000.0)
+      ->Repetitions(3);
+  smarm_bench::register_peer("sleepers_1M_cpu/go", smarm_bench::go_peer(), "sleepers 1000000",
+                             1'000'000.0)
       ->Repetitions(3);
   return true;
 }();

@@ -24,11 +24,16 @@
 //	peers primes <bound> <chunks> <count>         the primes below <bound>, one goroutine per
 //	                                              chunk, checked to be <count> (bench_primes)
 //	peers primes_serial <bound> <chunks> <count>  the same chunks one after the other
+//	peers timer <pending> <n>       n rounds of time.AfterFunc(1 s) + Stop among <pending> timers
+//	                                10 to 20 s away (bench_time)
+//	peers sleepers <n>              n goroutines sleeping until random deadlines 2 to 3 s ahead:
+//	                                the CPU time per goroutine (bench_time)
 package main
 
 import (
 	"bufio"
 	"fmt"
+	"math/rand"
 	"os"
 	"os/exec"
 	"runtime"
@@ -301,6 +306,50 @@ func countPrimes(lo, hi uint32) uint32 {
 	return count
 }
 
+// ---- time (bench/bench_time.cpp)
+
+// n timers armed for a second and stopped at once, among `pending` timers 10 to 20 s away.
+func timerArmStop(pending, n int) time.Duration {
+	keep := make([]*time.Timer, pending)
+	for i := range keep {
+		keep[i] = time.AfterFunc(10*time.Second+time.Duration(rand.Int63n(int64(10*time.Second))), func() {})
+	}
+	began := time.Now()
+	for i := 0; i < n; i++ {
+		time.AfterFunc(time.Second, func() {}).Stop()
+	}
+	took := time.Since(began)
+	for _, k := range keep {
+		k.Stop()
+	}
+	return took
+}
+
+// n goroutines sleeping until random deadlines 2 to 3 s after the last is started, woken in order;
+// the CPU time they cost.
+func sleepers(n int) time.Duration {
+	offsets := make([]time.Duration, n)
+	for i := range offsets {
+		offsets[i] = 2*time.Second + time.Duration(rand.Int63n(int64(time.Second)))
+	}
+	began := cpuTime()
+	var wg sync.WaitGroup
+	var start time.Time
+	ready := make(chan struct{})
+	wg.Add(n)
+	for _, o := range offsets {
+		go func(o time.Duration) {
+			defer wg.Done()
+			<-ready
+			time.Sleep(time.Until(start.Add(o)))
+		}(o)
+	}
+	start = time.Now()
+	close(ready)
+	wg.Wait()
+	return cpuTime() - began
+}
+
 // The CPU time this process has used (bench_primes reports CPU time: see there).
 func cpuTime() time.Duration {
 	var u syscall.Rusage
@@ -365,6 +414,13 @@ func oneShot(args []string) {
 		f0 := minorFaults()
 		ns := float64(skynetOnce(n[0]).Nanoseconds())
 		fmt.Printf("%.3f %.6f %d\n", ns, float64(minorFaults()-f0), statusKiB("VmHWM"))
+	case args[0] == "timer" && len(n) == 2:
+		ns := float64(timerArmStop(n[0], n[1]).Nanoseconds()) / float64(n[1])
+		fmt.Printf("%.3f %.6f\n", ns, 0.0)
+	case args[0] == "sleepers" && len(n) == 1:
+		f0 := minorFaults()
+		ns := float64(sleepers(n[0]).Nanoseconds()) / float64(n[0])
+		fmt.Printf("%.3f %.6f\n", ns, float64(minorFaults()-f0)/float64(n[0]))
 	case (args[0] == "primes" || args[0] == "primes_serial") && len(n) == 3:
 		f0 := minorFaults()
 		elapsed, total := primes(n[0], n[1], args[0] == "primes_serial")
@@ -376,7 +432,8 @@ func oneShot(args []string) {
 	default:
 		fmt.Fprintln(os.Stderr, "usage: peers [yield <n> | batch <batch> <rounds> | pingpong <n> |"+
 			" pingpong1 <n> | ring <size> <rounds> | skynet <leaves, a power of 10> |"+
-			" primes <bound> <chunks> <count> | primes_serial <bound> <chunks> <count>]")
+			" primes <bound> <chunks> <count> | primes_serial <bound> <chunks> <count> |"+
+			" timer <pending> <n> | sleepers <n>]")
 		os.Exit(2)
 	}
 }

@@ -351,7 +351,7 @@ class Scheduler {
   StackPool& pool;
   // Time (chapter 6): the deadlines of the actors waiting with one, by slot index.
   TimerWheel timers;
-  std::int64_t virtual_now = -1;  // virtual time, or -1 for the steady clock's
+  std::int64_t virtual_now = -1;        // virtual time, or -1 for the steady clock's
   mutable std::int64_t clock_seen = 0;  // the steady clock's last reading, by now()
   std::uint32_t turns_to_clock = kTurnsPerClockRead;
   // While others run, due timers are looked for every so many turns, not at every switch: a

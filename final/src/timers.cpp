@@ -1,10 +1,9 @@
 // timers.cpp — time for actors (chapter 6): the run's clock, real or virtual; waits with a
 // deadline, whose timers live in the wheel of timer_wheel.hpp; and what the loop does with them:
 // fire those due, at turn ends while actors run and when none can, sleeping until the next.
-#include <time.h>
-
 #include <cerrno>
 #include <cstdint>
+#include <ctime>  // clock_gettime, clock_nanosleep (POSIX)
 
 #include "scheduler.hpp"
 #include "smarm/time.hpp"
@@ -61,7 +60,8 @@ Scheduler::Waited Scheduler::wait_until(Wait why, std::int64_t deadline) {
 // One that something else woke after its deadline passed, and that has not run yet, keeps that
 // wake.
 void Scheduler::fire_due(std::int64_t now) noexcept {
-  for (std::uint32_t id; (id = timers.pop(static_cast<std::uint64_t>(now))) != TimerWheel::kNone;) {
+  const auto due = static_cast<std::uint64_t>(now);
+  for (std::uint32_t id = timers.pop(due); id != TimerWheel::kNone; id = timers.pop(due)) {
     Slot& s = slot(id);
     if (s.state == State::Parked) {
       push(s);
