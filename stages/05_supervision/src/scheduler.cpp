@@ -74,7 +74,7 @@ EhGlobals& thread_eh_globals() noexcept {
 
 }  // namespace
 
-thread_local Scheduler* Scheduler::tls = nullptr;
+constinit thread_local Scheduler* Scheduler::tls = nullptr;
 
 Scheduler::Scheduler() : eh(thread_eh_globals()), pool(StackPool::local()) {
   tls = this;

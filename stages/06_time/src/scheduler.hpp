@@ -371,7 +371,10 @@ class Scheduler {
 
  private:
   Serials serials;
-  static thread_local Scheduler* tls;
+  // constinit: other files read it directly, not through a wrapper that first runs a dynamic
+  // initializer if there is one (GCC 12's UBSan build tested the address that wrapper gives with
+  // the flags of its own test for an initializer, and reported a null pointer).
+  static constinit thread_local Scheduler* tls;
 
  public:
   /// \brief Who is told when which actor ends: made by supervisor.cpp when first needed.
