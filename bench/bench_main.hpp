@@ -45,6 +45,15 @@ inline double peak_resident_bytes() {
   return 0;
 }
 
+// The CPU time this process has used, in seconds (user and system, every thread). Rows whose wall
+// time is mostly waiting (sleepers) or mostly another program's share of a busy machine (the
+// primes count) report this instead.
+inline double cpu_seconds() {
+  timespec now{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+  return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) * 1e-9;
+}
+
 // Lowers this process's peak resident memory to what is resident now (Linux 4.0 on), so that
 // peak_resident_bytes() afterwards measures what follows, not the benchmarks that ran before.
 inline void reset_peak_resident() { std::ofstream("/proc/self/clear_refs") << "5"; }

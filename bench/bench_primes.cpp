@@ -8,8 +8,6 @@
 #include <smarm/actor.hpp>
 #include <smarm/channel.hpp>
 
-#include <time.h>
-
 #include <cstdint>
 #include <string>
 
@@ -51,25 +49,20 @@ void check(benchmark::State& state, std::uint32_t count) {
   if (count != kPrimesBelowBound) state.SkipWithError("wrong count of primes");
 }
 
-// The CPU time this process has used, in seconds. The count is the processor's work alone, so its
-// CPU time is what a runtime adds to it, while its wall time on a machine that others share is
-// mostly how long it waited for a core: every row, the peers' too, reports CPU time.
-double cpu_seconds() {
-  timespec now{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
-  return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) * 1e-9;
-}
+// Every row, the peers' too, reports CPU time: the count is the processor's work alone, so its CPU
+// time is what a runtime adds to it, while its wall time on a machine that others share is mostly
+// how long it waited for a core.
 
 // The same chunks, one after the other on this thread: the reference.
 void BM_primes_serial(benchmark::State& state) {
   for (auto _ : state) {
-    const double start = cpu_seconds();
+    const double start = smarm_bench::cpu_seconds();
     std::uint32_t total = 0;
     for (std::uint32_t i = 0; i < kChunks; ++i) {
       total += count_primes(chunk_start(i), chunk_start(i + 1));
     }
     benchmark::DoNotOptimize(total);
-    state.SetIterationTime(cpu_seconds() - start);
+    state.SetIterationTime(smarm_bench::cpu_seconds() - start);
     check(state, total);
   }
 }
@@ -78,7 +71,7 @@ void BM_primes_serial(benchmark::State& state) {
 // that no sender waits; the caller receives and sums them.
 void BM_primes_smarm(benchmark::State& state) {
   for (auto _ : state) {
-    const double start = cpu_seconds();
+    const double start = smarm_bench::cpu_seconds();
     std::uint32_t total = 0;
     smarm::run([&total] {
       auto [tx, rx] = smarm::channel<std::uint32_t>(kChunks);
@@ -91,7 +84,7 @@ void BM_primes_smarm(benchmark::State& state) {
       while (std::optional<std::uint32_t> count = rx.recv()) total += *count;
     });
     benchmark::DoNotOptimize(total);
-    state.SetIterationTime(cpu_seconds() - start);
+    state.SetIterationTime(smarm_bench::cpu_seconds() - start);
     check(state, total);
   }
 }

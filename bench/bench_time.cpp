@@ -5,7 +5,6 @@
 // Stop); a wait with a timeout answered in time (a round
 // trip through recv_for, beside the plain round trip and Boost.Fiber's pop_wait_for); and a
 // million actors sleeping on random deadlines, woken in order (and a million goroutines).
-#include <sys/resource.h>
 #include <smarm/actor.hpp>
 #include <smarm/channel.hpp>
 #include <smarm/time.hpp>
@@ -183,13 +182,6 @@ void BM_round_trip_boost(benchmark::State& state) {
 // ---- a million actors sleeping until random deadlines, woken in order: the CPU time per sleeper
 // (spawn, sleep, wake, end), since the wall time is mostly the seconds they sleep
 
-double cpu_seconds() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
-         static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) * 1e-6;
-}
-
 void BM_sleepers_smarm(benchmark::State& state) {
   constexpr int kSleepers = 1'000'000;
   std::mt19937_64 random(3);
@@ -201,7 +193,7 @@ void BM_sleepers_smarm(benchmark::State& state) {
   for (auto _ : state) {
     std::int64_t last = 0;
     bool in_order = true;
-    const double cpu = cpu_seconds();
+    const double cpu = smarm_bench::cpu_seconds();
     // The deadlines count from the end of the spawns, which all happen in the first actor's turn
     // (spawn does not switch). Out here, since that actor ends before its sleepers wake.
     smarm::Clock::time_point start;
@@ -216,7 +208,7 @@ void BM_sleepers_smarm(benchmark::State& state) {
       }
       start = smarm::Clock::now();
     });
-    state.SetIterationTime(cpu_seconds() - cpu);
+    state.SetIterationTime(smarm_bench::cpu_seconds() - cpu);
     if (!in_order) state.SkipWithError("woken out of order");
   }
   smarm_bench::per_op(state, kSleepers);

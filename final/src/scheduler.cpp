@@ -159,15 +159,18 @@ void Scheduler::become(Slot& s, State to) noexcept {
 #ifndef SMARM_FIFO
 #define SMARM_FIFO 0
 #endif
+// Appends the chain `first`..`last`, linked through Slot::next and ended by kNone, to the list
+// `head`..`tail`: the run queue, or a batch.
+void Scheduler::append(std::uint32_t& head, std::uint32_t& tail, std::uint32_t first,
+                       std::uint32_t last) noexcept {
+  (tail == kNone ? head : slot(tail).next) = first;
+  tail = last;
+}
+
 void Scheduler::push(Slot& s) noexcept {
   become(s, State::Runnable);
   s.next = kNone;
-  if (run_tail == kNone) {
-    run_head = s.index;
-  } else {
-    slot(run_tail).next = s.index;
-  }
-  run_tail = s.index;
+  append(run_head, run_tail, s.index, s.index);
 }
 
 void Scheduler::push_new(Slot& s, Batch& batch) noexcept {
@@ -177,12 +180,7 @@ void Scheduler::push_new(Slot& s, Batch& batch) noexcept {
   }
   become(s, State::Runnable);
   s.next = kNone;
-  if (batch.tail == kNone) {
-    batch.head = s.index;
-  } else {
-    slot(batch.tail).next = s.index;
-  }
-  batch.tail = s.index;
+  append(batch.head, batch.tail, s.index, s.index);
 }
 
 void Scheduler::to_front(Batch& batch) noexcept {
@@ -196,13 +194,8 @@ void Scheduler::to_front(Batch& batch) noexcept {
 
 void Scheduler::to_back(Batch& batch) noexcept {
   if (batch.head == kNone) return;
-  if (run_tail == kNone) {
-    run_head = batch.head;
-  } else {
-    slot(run_tail).next = batch.head;
-  }
-  run_tail = std::exchange(batch.tail, kNone);
-  batch.head = kNone;
+  append(run_head, run_tail, batch.head, batch.tail);
+  batch = {};
 }
 
 void Scheduler::end_turn(bool ended) noexcept {

@@ -263,6 +263,8 @@ class Scheduler {
     std::uint32_t head = kNone;
     std::uint32_t tail = kNone;
   };
+  void append(std::uint32_t& head, std::uint32_t& tail, std::uint32_t first,
+              std::uint32_t last) noexcept;
   void push(Slot& s) noexcept;
   void push_new(Slot& s, Batch& batch) noexcept;
   void to_front(Batch& batch) noexcept;

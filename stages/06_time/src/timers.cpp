@@ -44,8 +44,7 @@ Scheduler::Waited Scheduler::wait_until(Wait why, std::int64_t deadline) {
     woken = wait(why);
   } catch (...) {
     if (timers.armed(me.index)) timers.cancel(me.index);  // cancelled, or stopped: no timer left
-    (void)timers.take_fired(me.index);
-    throw;
+    throw;  // a fired flag left behind is cleared by the next arm()
   }
   if (timers.take_fired(me.index)) return Waited::TimedOut;
   if (timers.armed(me.index)) timers.cancel(me.index);  // woken first: the timer goes at once
