@@ -118,6 +118,10 @@ endfunction()
 # changes on purpose the behaviour the test pins (FIFO order once there are several cores, say);
 # the test then runs on the stages before that one only, and the reason is printed at configure
 # time and listed in build/<preset>/retired_tests.txt (see cmake/SmarmStages.cmake).
+# SMARM_TEST_OPTIMIZE: the optimisation of the test programs' own code, when it is not the build
+# type's. The sanitizer build keeps the runtime at -O2 and compiles the tests at -O0: a test file
+# instantiates hundreds of GoogleTest assertions, and instrumenting them at -O2 took most of CI's time.
+set(SMARM_TEST_OPTIMIZE "" CACHE STRING "Optimisation flags for the test programs, e.g. -O0")
 function(smarm_add_test name)
   cmake_parse_arguments(PARSE_ARGV 1 arg "INTERNAL" "FROM;RETIRED_AT;BECAUSE"
                         "SOURCES;ARCH_SOURCES_x86_64;ARCH_SOURCES_aarch64")
@@ -133,6 +137,7 @@ function(smarm_add_test name)
     set(exe test_${name}_${short})
     add_executable(${exe} ${arg_SOURCES} ${arg_ARCH_SOURCES_${SMARM_ARCH}})
     target_link_libraries(${exe} PRIVATE smarm_${stage} smarm_options GTest::gtest_main)
+    target_compile_options(${exe} PRIVATE ${SMARM_TEST_OPTIMIZE})
     if(arg_INTERNAL)
       target_include_directories(${exe} PRIVATE $<TARGET_PROPERTY:smarm_${stage},SOURCE_DIR>/src)
     endif()

@@ -71,8 +71,8 @@ TEST(Time, OnTheRealClockSleepersWakeInOrderWhileOtherActorsComeAndGo) {
       const int offset_us = static_cast<int>(random() % 20'000);
       sleepers.push_back(smarm::spawn([&, offset_us] {
         const Clock::time_point deadline = start + std::chrono::microseconds(offset_us);
-        // Under qemu the first turns of 2000 actors can outlast the 50 ms: a sleeper whose
-        // deadline has passed before it sleeps returns at once, and is not one that was woken.
+        // Under qemu, a sanitizer or a loaded machine the first turns of 2000 actors can outlast
+        // the 50 ms: a sleeper whose deadline passed before it slept is not one that was woken.
         const bool woken_by_timer = Clock::now() < deadline;
         smarm::sleep_until(deadline);
         if (woken_by_timer) woken.push_back(offset_us);
@@ -85,11 +85,7 @@ TEST(Time, OnTheRealClockSleepersWakeInOrderWhileOtherActorsComeAndGo) {
     all_woken = true;
     churn.join();
   });
-#if defined(__aarch64__)
-  ASSERT_GT(woken.size(), 0U);  // under qemu, as many as slept before their deadlines
-#else
-  ASSERT_EQ(woken.size(), std::size_t{kSleepers});
-#endif
+  ASSERT_GT(woken.size(), 0U);  // as many as slept before their deadlines
   EXPECT_TRUE(std::is_sorted(woken.begin(), woken.end()));
 }
 
