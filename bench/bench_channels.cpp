@@ -16,7 +16,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <string>
 #include <vector>
 
@@ -203,22 +202,14 @@ std::int64_t run_skynet_boost() {
   return top.value_pop();
 }
 
-// The peak resident memory of this process so far (VmHWM), in bytes.
-long peak_rss() {
-  std::ifstream status("/proc/self/status");
-  for (std::string line; std::getline(status, line);) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10) * 1024;
-  }
-  return -1;
-}
-
 // In the child: one skynet, smarm's or Boost.Fiber's, then "<seconds> <peak bytes> <result>" on
 // stdout.
 int skynet_child(bool boost) {
   const auto start = std::chrono::steady_clock::now();
   const std::int64_t result = boost ? run_skynet_boost() : run_skynet_smarm();
   const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
-  std::printf("%.9f %ld %lld\n", took.count(), peak_rss(), static_cast<long long>(result));
+  std::printf("%.9f %.0f %lld\n", took.count(), smarm_bench::peak_resident_bytes(),
+              static_cast<long long>(result));
   return result == 499'999'500'000 ? 0 : 1;
 }
 
