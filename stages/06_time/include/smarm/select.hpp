@@ -4,6 +4,7 @@
 // choice among the ready and the removal of the registrations are select_by, in src/select.cpp.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -65,8 +66,8 @@ std::size_t select_by(const SelectArm* arms, std::size_t n, std::int64_t deadlin
 template <class... T>
 std::size_t select_among(const char* what, std::int64_t deadline, Receiver<T>&... receivers) {
   static_assert(sizeof...(T) > 0, "a select over no receiver would wait for ever");
-  const SelectArm arms[] = {SelectAccess::arm(receivers, what)...};
-  return select_by(arms, sizeof...(T), deadline, what);
+  const std::array<SelectArm, sizeof...(T)> arms{SelectAccess::arm(receivers, what)...};
+  return select_by(arms.data(), arms.size(), deadline, what);
 }
 
 /// \brief select_among() with a deadline, as select_until() answers.
@@ -80,7 +81,6 @@ std::optional<std::size_t> select_by_deadline(const char* what, Clock::time_poin
 
 }  // namespace detail
 
-// [select]
 /// \brief Parks the calling actor until one of `receivers` is ready, and returns its index (0 for
 /// the first): a recv() or try_recv() on it then returns at once, with a value or with "closed"
 /// (a receiver whose senders are all gone is ready). When several are ready, one of them is
@@ -97,13 +97,13 @@ template <class... T>
 std::size_t select(Receiver<T>&... receivers) {
   return detail::select_among("smarm::select", detail::ChannelCore::kForever, receivers...);
 }
-// [select]
 
 /// \brief select() with a deadline: the index of a ready receiver, or std::nullopt when none was
 /// ready by `deadline`. A value that arrives as the deadline passes is not lost: it is chosen if
 /// it is there when the actor runs again, and otherwise stays in its channel. A deadline that has
 /// passed polls: the index of a ready receiver if there is one, without waiting.
-/// time_point::max() waits without a deadline.
+/// time_point::max() waits without a deadline. Cancelled while unwinding already, it returns
+/// `sizeof...(receivers)`, as select().
 /// \throws as select().
 template <class... T>
 std::optional<std::size_t> select_until(Clock::time_point deadline, Receiver<T>&... receivers) {
