@@ -3,15 +3,20 @@
 // runtime's wheel, the "smarm" rows, against the binary and 4-ary heaps with back-indices it was
 // chosen over, kept here so that the choice can be measured again, and Go's time.AfterFunc +
 // Stop); a wait with a timeout answered in time (a round
-// trip through recv_for, beside the plain round trip and Boost.Fiber's pop_wait_for); and a
-// million actors sleeping on random deadlines, woken in order (and a million goroutines).
+// trip through recv_for, beside the plain round trip and Boost.Fiber's pop_wait_for); a round
+// trip through a select over two channels, with and without a deadline, beside Go's select
+// (Boost.Fiber has no select); and a million actors sleeping on random deadlines, woken in order
+// (and a million goroutines).
 #include <smarm/actor.hpp>
 #include <smarm/channel.hpp>
+#include <smarm/select.hpp>
 #include <smarm/time.hpp>
 
 #include <boost/fiber/all.hpp>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <random>
 #include <vector>
 
@@ -179,6 +184,37 @@ void BM_round_trip_boost(benchmark::State& state) {
   echo.join();
 }
 
+// ---- a round trip through an actor that selects on two channels, the value sent on each in
+// turn, and answers on a third; with a deadline, every select is answered in time
+
+void BM_select_round_trip_smarm(benchmark::State& state, bool timeout) {
+  smarm::run([&] {
+    auto [to_a, from_a] = smarm::channel<int>(1);
+    auto [to_b, from_b] = smarm::channel<int>(1);
+    auto [back, from_echo] = smarm::channel<int>(1);
+    smarm::JoinHandle echo = smarm::spawn(
+        [timeout, a = std::move(from_a), b = std::move(from_b), tx = std::move(back)]() mutable {
+          for (;;) {
+            const std::optional<std::size_t> k =
+                timeout ? smarm::select_for(1s, a, b) : smarm::select(a, b);
+            if (!k) continue;
+            const std::optional<int> v = (*k == 0 ? a : b).recv();  // ready: does not park
+            if (!v) return;
+            (void)tx.send(*v);
+          }
+        });
+    int i = 0;
+    for (auto _ : state) {
+      (void)(i % 2 == 0 ? to_a : to_b).send(i);
+      benchmark::DoNotOptimize(from_echo.recv());
+      ++i;
+    }
+    to_a.close();
+    to_b.close();
+    echo.join();
+  });
+}
+
 // ---- a million actors sleeping until random deadlines, woken in order: the CPU time per sleeper
 // (spawn, sleep, wake, end), since the wall time is mostly the seconds they sleep
 
@@ -232,6 +268,11 @@ const bool registered = [] {
       ->UseRealTime();
   benchmark::RegisterBenchmark("timeout_round_trip/boost_fiber_buffered", BM_round_trip_boost)
       ->UseRealTime();
+  benchmark::RegisterBenchmark("select_round_trip/smarm", BM_select_round_trip_smarm, false)
+      ->UseRealTime();
+  benchmark::RegisterBenchmark("select_round_trip/smarm_select_for_1s", BM_select_round_trip_smarm,
+                               true)
+      ->UseRealTime();
   benchmark::RegisterBenchmark("sleepers_1M_cpu/smarm", BM_sleepers_smarm)
       ->UseManualTime()
       ->Iterations(1)
@@ -243,6 +284,11 @@ const bool registered = [] {
   smarm_bench::register_peer("arm_cancel_1M_pending/go_afterfunc_stop", smarm_bench::go_peer(),
                              "timer 1000000 1000000", 1'000'000.0)
       ->Repetitions(3);
+  // Go's select over two channels, and with a one-second timer too (stopped and reset each round).
+  smarm_bench::register_peer("select_round_trip/go", smarm_bench::go_peer(), "select 1000000",
+                             1'000'000.0);
+  smarm_bench::register_peer("select_round_trip/go_with_timer", smarm_bench::go_peer(),
+                             "select_timer 1000000", 1'000'000.0);
   smarm_bench::register_peer("sleepers_1M_cpu/go", smarm_bench::go_peer(), "sleepers 1000000",
                              1'000'000.0)
       ->Repetitions(3);

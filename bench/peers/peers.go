@@ -28,6 +28,10 @@
 //	                                10 to 20 s away (bench_time)
 //	peers sleepers <n>              n goroutines sleeping until random deadlines 2 to 3 s ahead:
 //	                                the CPU time per goroutine (bench_time)
+//	peers select <n>                n round trips through a goroutine that selects on two
+//	                                channels of capacity 1, sent on in turn (bench_time)
+//	peers select_timer <n>          the same, its select also on a one-second timer reset each
+//	                                round (bench_time)
 package main
 
 import (
@@ -350,6 +354,59 @@ func sleepers(n int) time.Duration {
 	return cpuTime() - began
 }
 
+// Round trips through a goroutine that selects on two channels of capacity 1, the value sent on
+// each in turn, and answers on a third; with a timer, its select also waits on a one-second timer,
+// stopped and reset each round as Go 1.19's documentation asks (never fired: every round is
+// answered in time).
+func selectRoundTrip(withTimer bool) func(n int) time.Duration {
+	return func(n int) time.Duration {
+		a, b, back := make(chan int, 1), make(chan int, 1), make(chan int, 1)
+		go func() {
+			t := time.NewTimer(time.Second)
+			defer t.Stop()
+			for {
+				var v int
+				var ok bool
+				if withTimer {
+					if !t.Stop() {
+						<-t.C
+					}
+					t.Reset(time.Second)
+					select {
+					case v, ok = <-a:
+					case v, ok = <-b:
+					case <-t.C:
+						t.Reset(time.Second) // fired and drained: the next Stop finds it armed
+						continue
+					}
+				} else {
+					select {
+					case v, ok = <-a:
+					case v, ok = <-b:
+					}
+				}
+				if !ok {
+					return
+				}
+				back <- v
+			}
+		}()
+		start := time.Now()
+		for i := 0; i < n; i++ {
+			if i%2 == 0 {
+				a <- i
+			} else {
+				b <- i
+			}
+			<-back
+		}
+		elapsed := time.Since(start)
+		close(a)
+		close(b)
+		return elapsed
+	}
+}
+
 // The CPU time this process has used (bench_primes reports CPU time: see there).
 func cpuTime() time.Duration {
 	var u syscall.Rusage
@@ -421,6 +478,10 @@ func oneShot(args []string) {
 		f0 := minorFaults()
 		ns := float64(sleepers(n[0]).Nanoseconds()) / float64(n[0])
 		fmt.Printf("%.3f %.6f\n", ns, float64(minorFaults()-f0)/float64(n[0]))
+	case (args[0] == "select" || args[0] == "select_timer") && len(n) == 1:
+		f0 := minorFaults()
+		ns := float64(selectRoundTrip(args[0] == "select_timer")(n[0]).Nanoseconds()) / float64(n[0])
+		fmt.Printf("%.3f %.6f\n", ns, float64(minorFaults()-f0)/float64(n[0]))
 	case (args[0] == "primes" || args[0] == "primes_serial") && len(n) == 3:
 		f0 := minorFaults()
 		elapsed, total := primes(n[0], n[1], args[0] == "primes_serial")
@@ -433,7 +494,7 @@ func oneShot(args []string) {
 		fmt.Fprintln(os.Stderr, "usage: peers [yield <n> | batch <batch> <rounds> | pingpong <n> |"+
 			" pingpong1 <n> | ring <size> <rounds> | skynet <leaves, a power of 10> |"+
 			" primes <bound> <chunks> <count> | primes_serial <bound> <chunks> <count> |"+
-			" timer <pending> <n> | sleepers <n>]")
+			" timer <pending> <n> | sleepers <n> | select <n> | select_timer <n>]")
 		os.Exit(2)
 	}
 }

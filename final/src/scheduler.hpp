@@ -120,9 +120,10 @@ enum class Wait : std::uint8_t {
   None,
   Park,
   Join,
-  Recv,   // a receiver on an empty channel (channel.cpp)
-  Send,   // a sender on a full channel (channel.cpp)
-  Sleep,  // sleep_until, woken only by its timer (timers.cpp)
+  Recv,    // a receiver on an empty channel (channel.cpp)
+  Send,    // a sender on a full channel (channel.cpp)
+  Sleep,   // sleep_until, woken only by its timer (timers.cpp)
+  Select,  // in select on several receivers, registered as each one's receiver (select.cpp)
 };
 
 /// \brief An actor is cancelled at most once: a deadlock marks it Pending, its wait delivers it.

@@ -64,6 +64,7 @@ class Receiver;
 namespace detail {
 
 struct Slot;
+struct SelectAccess;  // select.hpp
 
 // [core]
 /// \brief The part of a channel that does not depend on the type of its values: who holds it,
@@ -84,7 +85,7 @@ struct ChannelCore {
 
   std::size_t senders = 1;      ///< Sender handles alive; none left closes the channel
   bool receiver = true;         ///< false once the Receiver is gone
-  Slot* receiving = nullptr;    ///< the receiver, while it is parked in recv()
+  Slot* receiving = nullptr;    ///< the receiver, while it is parked in recv() or select()
   SendWaiter* first = nullptr;  ///< the senders parked on a full channel, oldest first
   SendWaiter* last = nullptr;   ///< the newest parked sender
 
@@ -107,7 +108,8 @@ struct ChannelCore {
   /// receiver takes its value or goes, or until `deadline`. As wait_recv() for the result; `w`
   /// is off the queue when it returns or throws.
   Woke wait_send(SendWaiter& w, std::int64_t deadline);
-  /// \brief Wakes the parked receiver (`receiving` is not null): a value or the close arrived.
+  /// \brief Wakes the parked receiver (`receiving` is not null), in recv() or in select(): a
+  /// value or the close arrived.
   void wake_receiver() noexcept;
   /// \brief Takes the oldest parked sender off the queue; the caller moves its value, then
   /// calls woken() for it.
@@ -404,6 +406,7 @@ class Receiver {
   friend std::pair<Sender<U>, Receiver<U>> channel(std::size_t capacity);
   template <class U>
   friend std::pair<Sender<U>, Receiver<U>> channel();
+  friend struct detail::SelectAccess;  // select() waits on the channel, and tests its readiness
   explicit Receiver(detail::Channel<T>* c) noexcept : c_(c) {}
 
   detail::Channel<T>& held(const char* what) const {

@@ -51,8 +51,12 @@ ChannelCore::Woke ChannelCore::wait_recv(std::int64_t deadline) {
 
 void ChannelCore::wake_receiver() noexcept {
   Slot& r = *std::exchange(receiving, nullptr);
-  // A receiver cancelled by a deadlock is runnable already, and is not woken twice.
-  if (Scheduler::waits_for(r, Wait::Recv)) Scheduler::of_thread()->ready(r);
+  // A receiver cancelled by a deadlock is runnable already, and is not woken twice; nor is one
+  // in select(), which the first of its channels to get a value (or its deadline) woke: it
+  // removes its registrations from the others when it runs (select.cpp).
+  if (Scheduler::waits_for(r, Wait::Recv) || Scheduler::waits_for(r, Wait::Select)) {
+    Scheduler::of_thread()->ready(r);
+  }
 }
 // [wait_recv]
 
