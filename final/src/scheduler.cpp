@@ -522,6 +522,9 @@ std::string Scheduler::deadlock_report(const std::vector<Pid>& parked) const {
       case Wait::Sleep:
         r += " sleeping until the end of time";
         break;
+      case Wait::Lock:
+        r += " waiting for a mutex";
+        break;
       default:
         r += " in park()";
         break;

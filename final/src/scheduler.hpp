@@ -123,6 +123,7 @@ enum class Wait : std::uint8_t {
   Recv,   // a receiver on an empty channel (channel.cpp)
   Send,   // a sender on a full channel (channel.cpp)
   Sleep,  // sleep_until, woken only by its timer (timers.cpp)
+  Lock,   // a waiter for a held mutex, in its FIFO queue (mutex.cpp)
 };
 
 /// \brief An actor is cancelled at most once: a deadlock marks it Pending, its wait delivers it.
