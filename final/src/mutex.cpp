@@ -20,7 +20,6 @@ namespace {
 }
 }  // namespace
 
-// [try_lock]
 bool MutexCore::try_lock(const char* what) {
   Slot& me = Scheduler::in_actor(what).running();
   if (holder == nullptr) {
@@ -30,13 +29,8 @@ bool MutexCore::try_lock(const char* what) {
   if (holder == &me) self_deadlock(what, me);
   return false;
 }
-// [try_lock]
 
-// [lock]
-// A free mutex is taken at once, without a clock read or a timer. A held one puts the caller at the
-// back of the queue, parked until the lock is handed to it (`granted`: the unlocker made it the
-// holder before waking it), its deadline comes, or it is cancelled. Whatever woke it, it is off the
-// queue when this returns or throws, and a lock granted to an actor that throws is passed on.
+// As lock_for() below, with a deadline the caller gives: no clock read at all.
 LockStatus MutexCore::lock_until(std::int64_t deadline, const char* what) {
   if (deadline == kForever) unbounded(what);
   Scheduler& s = Scheduler::in_actor(what);
@@ -49,6 +43,11 @@ LockStatus MutexCore::lock_until(std::int64_t deadline, const char* what) {
   return wait_for_lock(s, me, deadline);
 }
 
+// [lock]
+// A free mutex is taken at once, without a clock read or a timer. A held one puts the caller at the
+// back of the queue, parked until the lock is handed to it (`granted`: the unlocker made it the
+// holder before waking it), its deadline comes, or it is cancelled. Whatever woke it, it is off the
+// queue when this returns or throws, and a lock granted to an actor that throws is passed on.
 LockStatus MutexCore::lock_for(std::int64_t timeout, const char* what) {
   Scheduler& s = Scheduler::in_actor(what);
   Slot& me = s.running();

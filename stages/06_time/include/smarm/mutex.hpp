@@ -120,7 +120,6 @@ struct MutexCore {
 
 }  // namespace detail
 
-// [guard]
 /// \brief The lock of a Mutex, held while the guard lives: `*guard` and `guard->` reach the value.
 ///
 /// What a lock call returns, whether it got the lock or not: `if (auto g = m.lock_for(10ms))`
@@ -165,9 +164,7 @@ class [[nodiscard]] MutexGuard {
   Mutex<T>* mutex_;  // null unless the lock is held
   LockStatus status_;
 };
-// [guard]
 
-// [mutex]
 /// \brief A value of type T that one actor at a time may use, through the MutexGuard a lock
 /// returns. Every lock has a deadline: an actor never waits for a lock without end.
 ///
@@ -202,7 +199,6 @@ class Mutex {
     return guard(core_.try_lock("smarm::Mutex::try_lock") ? LockStatus::Locked : LockStatus::Busy);
   }
 
-  // [lock_until]
   /// \brief The lock, waiting for it until `deadline` at most: Locked; TimedOut when the deadline
   /// came first (at once when it has passed and the mutex is held), the waiter gone from the
   /// queue; Cancelled when stopped while unwinding already. Waiters get the lock in the order
@@ -213,7 +209,6 @@ class Mutex {
   MutexGuard<T> lock_until(Clock::time_point deadline) {
     return guard(core_.lock_until(deadline.time_since_epoch().count(), "smarm::Mutex::lock_until"));
   }
-  // [lock_until]
 
   /// \brief The lock, waiting for it for `d` at most: as lock_until(). The clock is read only
   /// when the lock must be waited for.
@@ -239,6 +234,5 @@ class Mutex {
   T value_;
   detail::MutexCore core_;  // after the value: destroyed, and so checked, first
 };
-// [mutex]
 
 }  // namespace smarm
