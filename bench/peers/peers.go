@@ -32,6 +32,9 @@
 //	                                channels of capacity 1, sent on in turn (bench_time)
 //	peers select_timer <n>          the same, its select also on a one-second timer reset each
 //	                                round (bench_time)
+//	peers mutex <n>                 n sync.Mutex Lock + Unlock without contention (bench_mutex)
+//	peers mutex_contended <g> <n>   g goroutines each locking a sync.Mutex n times, with a
+//	                                runtime.Gosched while they hold it: per lock (bench_mutex)
 package main
 
 import (
@@ -407,6 +410,51 @@ func selectRoundTrip(withTimer bool) func(n int) time.Duration {
 	}
 }
 
+// ---- the mutex (bench/bench_mutex.cpp)
+
+// n Lock + Unlock of a sync.Mutex nobody else wants, touching the value it protects.
+func mutexUncontended(n int) time.Duration {
+	var m sync.Mutex
+	value := 0
+	began := time.Now()
+	for i := 0; i < n; i++ {
+		m.Lock()
+		value++
+		m.Unlock()
+	}
+	took := time.Since(began)
+	if value != n {
+		panic("lost an increment")
+	}
+	return took
+}
+
+// g goroutines each lock m n times and yield while they hold it, so that the others wait.
+func mutexContended(g, n int) time.Duration {
+	var m sync.Mutex
+	var wg sync.WaitGroup
+	value := 0
+	began := time.Now()
+	wg.Add(g)
+	for j := 0; j < g; j++ {
+		go func() {
+			defer wg.Done()
+			for i := 0; i < n; i++ {
+				m.Lock()
+				runtime.Gosched()
+				value++
+				m.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	took := time.Since(began)
+	if value != g*n {
+		panic("lost a lock")
+	}
+	return took
+}
+
 // The CPU time this process has used (bench_primes reports CPU time: see there).
 func cpuTime() time.Duration {
 	var u syscall.Rusage
@@ -482,6 +530,12 @@ func oneShot(args []string) {
 		f0 := minorFaults()
 		ns := float64(selectRoundTrip(args[0] == "select_timer")(n[0]).Nanoseconds()) / float64(n[0])
 		fmt.Printf("%.3f %.6f\n", ns, float64(minorFaults()-f0)/float64(n[0]))
+	case args[0] == "mutex" && len(n) == 1:
+		ns := float64(mutexUncontended(n[0]).Nanoseconds()) / float64(n[0])
+		fmt.Printf("%.3f %.6f\n", ns, 0.0)
+	case args[0] == "mutex_contended" && len(n) == 2:
+		ns := float64(mutexContended(n[0], n[1]).Nanoseconds()) / float64(n[0]*n[1])
+		fmt.Printf("%.3f %.6f\n", ns, 0.0)
 	case (args[0] == "primes" || args[0] == "primes_serial") && len(n) == 3:
 		f0 := minorFaults()
 		elapsed, total := primes(n[0], n[1], args[0] == "primes_serial")
@@ -494,7 +548,8 @@ func oneShot(args []string) {
 		fmt.Fprintln(os.Stderr, "usage: peers [yield <n> | batch <batch> <rounds> | pingpong <n> |"+
 			" pingpong1 <n> | ring <size> <rounds> | skynet <leaves, a power of 10> |"+
 			" primes <bound> <chunks> <count> | primes_serial <bound> <chunks> <count> |"+
-			" timer <pending> <n> | sleepers <n> | select <n> | select_timer <n>]")
+			" timer <pending> <n> | sleepers <n> | select <n> | select_timer <n> |"+
+			" mutex <n> | mutex_contended <goroutines> <n>]")
 		os.Exit(2)
 	}
 }

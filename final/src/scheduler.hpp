@@ -124,6 +124,7 @@ enum class Wait : std::uint8_t {
   Send,    // a sender on a full channel (channel.cpp)
   Sleep,   // sleep_until, woken only by its timer (timers.cpp)
   Select,  // in select on several receivers, registered as each one's receiver (select.cpp)
+  Lock,    // a waiter for a held mutex, in its FIFO queue (mutex.cpp)
 };
 
 /// \brief An actor is cancelled at most once: a deadlock marks it Pending, its wait delivers it.

@@ -525,6 +525,9 @@ std::string Scheduler::deadlock_report(const std::vector<Pid>& parked) const {
       case Wait::Select:
         r += " in select on channels";
         break;
+      case Wait::Lock:
+        r += " waiting for a mutex";
+        break;
       default:
         r += " in park()";
         break;
