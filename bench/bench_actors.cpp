@@ -85,8 +85,8 @@ BENCHMARK(BM_yield_boost_fiber)->Name("yield/boost_fiber")->UseRealTime();
 // `go f()` a million times followed by a WaitGroup's Wait. Every repetition starts with one
 // untimed round, as the Go peer's does: the figures are the steady state after a warm-up, while
 // the repetitions of the other rows come in between (a million-actor round of a peer takes
-// seconds, longer than smarm's pool keeps an unused stack's memory; bench/actor_memory measures
-// the cold round).
+// seconds, in which smarm's pool may give back the memory of the stacks it left unused;
+// bench/actor_memory measures the cold round).
 
 std::int64_t minor_faults() {
   rusage usage{};

@@ -12,6 +12,8 @@
 #include <smarm/select.hpp>
 #include <smarm/time.hpp>
 
+#include <sys/resource.h>
+
 #include <boost/fiber/all.hpp>
 #include <chrono>
 #include <cstddef>
@@ -216,7 +218,14 @@ void BM_select_round_trip_smarm(benchmark::State& state, bool timeout) {
 }
 
 // ---- a million actors sleeping until random deadlines, woken in order: the CPU time per sleeper
-// (spawn, sleep, wake, end), since the wall time is mostly the seconds they sleep
+// (spawn, sleep, wake, end), since the wall time is mostly the seconds they sleep, and the minor
+// page faults per sleeper, which the Go peer reports too
+
+std::int64_t minor_faults() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_minflt;
+}
 
 void BM_sleepers_smarm(benchmark::State& state) {
   constexpr int kSleepers = 1'000'000;
@@ -230,6 +239,7 @@ void BM_sleepers_smarm(benchmark::State& state) {
     std::int64_t last = 0;
     bool in_order = true;
     const double cpu = smarm_bench::cpu_seconds();
+    const std::int64_t faults = minor_faults();
     // The deadlines count from the end of the spawns, which all happen in the first actor's turn
     // (spawn does not switch). Out here, since that actor ends before its sleepers wake.
     smarm::Clock::time_point start;
@@ -245,6 +255,7 @@ void BM_sleepers_smarm(benchmark::State& state) {
       start = smarm::Clock::now();
     });
     state.SetIterationTime(smarm_bench::cpu_seconds() - cpu);
+    state.counters["faults"] = static_cast<double>(minor_faults() - faults) / kSleepers;
     if (!in_order) state.SkipWithError("woken out of order");
   }
   smarm_bench::per_op(state, kSleepers);

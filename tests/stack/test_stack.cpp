@@ -300,6 +300,18 @@ TEST(Stack, AStackInUseDuringAPeriodIsNotGivenBack) {
   EXPECT_EQ(pool.stats().committed, 0u);
 }
 
+// The default decay: stacks that wait a few seconds between uses keep their memory.
+TEST(Stack, ByDefaultAFreeStackKeepsItsMemoryForTenSeconds) {
+  StackPool pool(StackPool::Options{.keep_free = 0});
+  const auto start = std::chrono::steady_clock::now();
+  { const std::vector<Stack> held = burst(pool, 100); }
+  for (int s = 1; s <= 10; ++s) pool.idle(start + std::chrono::seconds(s));
+  EXPECT_EQ(pool.stats().committed, 100u) << "free for ten seconds: kept";
+  EXPECT_EQ(pool.stats().purges, 0u);
+  pool.idle(start + std::chrono::seconds(20));  // free for two periods: given back
+  EXPECT_EQ(pool.stats().committed, 0u);
+}
+
 TEST(Stack, TrimGivesBackEveryFreeStackAndTheyComeBackZeroed) {
   StackPool pool;
   std::vector<const std::byte*> tops;

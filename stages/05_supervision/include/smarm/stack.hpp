@@ -104,8 +104,11 @@ class StackPool {
     /// however long they stay free.
     std::size_t keep_free = 64;
     /// How long a free stack beyond `keep_free` keeps its memory: it is given back once it has
-    /// stayed free for a whole period. Zero gives memory back at every idle() call.
-    std::chrono::milliseconds decay{1000};
+    /// stayed free for a whole period. Zero gives memory back at every idle() call. Ten seconds,
+    /// as jemalloc's decay of its dirty pages: a program whose stacks wait a few seconds between
+    /// uses (a million actors that sleep, say) would otherwise pay a `madvise` and a page fault
+    /// for each stack each time.
+    std::chrono::milliseconds decay{10'000};
   };
 
   /// \brief Usable bytes of a stack when nobody says otherwise.
