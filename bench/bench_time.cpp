@@ -18,6 +18,8 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <optional>
 #include <random>
 #include <vector>
@@ -238,6 +240,7 @@ void BM_sleepers_smarm(benchmark::State& state) {
   for (auto _ : state) {
     std::int64_t last = 0;
     bool in_order = true;
+    int late = 0;
     const double cpu = smarm_bench::cpu_seconds();
     const std::int64_t faults = minor_faults();
     // The deadlines count from the end of the spawns, which all happen in the first actor's turn
@@ -247,6 +250,12 @@ void BM_sleepers_smarm(benchmark::State& state) {
       for (const std::int64_t o : offsets) {
         smarm::spawn([&, o] {
           const smarm::Clock::time_point deadline = start + std::chrono::nanoseconds(o);
+          // On a loaded machine the first turns can outlast the head start: a sleeper whose
+          // deadline passed before it slept returns at once, out of order, and is counted apart.
+          if (smarm::Clock::now() >= deadline) {
+            ++late;
+            return;
+          }
           smarm::sleep_until(deadline);
           in_order = in_order && o >= last;
           last = o;
@@ -256,7 +265,13 @@ void BM_sleepers_smarm(benchmark::State& state) {
     });
     state.SetIterationTime(smarm_bench::cpu_seconds() - cpu);
     state.counters["faults"] = static_cast<double>(minor_faults() - faults) / kSleepers;
-    if (!in_order) state.SkipWithError("woken out of order");
+    state.counters["late"] = late;
+    // An error, not a row: Debian's libbenchmark 1.7 crashes computing the statistics of
+    // repetitions one of which was skipped, and the whole program's output is lost.
+    if (!in_order) {
+      std::fprintf(stderr, "sleepers_1M_cpu/smarm: woken out of order\n");
+      std::exit(1);
+    }
   }
   smarm_bench::per_op(state, kSleepers);
 }
@@ -295,6 +310,9 @@ const bool registered = [] {
   smarm_bench::register_peer("arm_cancel_1M_pending/go_afterfunc_stop", smarm_bench::go_peer(),
                              "timer 1000000 1000000", 1'000'000.0)
       ->Repetitions(3);
+  // Go's round trip whose receives wait at most a second: a select on the channel and a timer.
+  smarm_bench::register_peer("timeout_round_trip/go_select_timer", smarm_bench::go_peer(),
+                             "timed_pingpong 1000000", 1'000'000.0);
   // Go's select over two channels, and with a one-second timer too (stopped and reset each round).
   smarm_bench::register_peer("select_round_trip/go", smarm_bench::go_peer(), "select 1000000",
                              1'000'000.0);

@@ -28,6 +28,8 @@
 //	                                10 to 20 s away (bench_time)
 //	peers sleepers <n>              n goroutines sleeping until random deadlines 2 to 3 s ahead:
 //	                                the CPU time per goroutine (bench_time)
+//	peers timed_pingpong <n>        n round trips between two goroutines whose receives wait at
+//	                                most a second, a select on the channel and a timer (bench_time)
 //	peers select <n>                n round trips through a goroutine that selects on two
 //	                                channels of capacity 1, sent on in turn (bench_time)
 //	peers select_timer <n>          the same, its select also on a one-second timer reset each
@@ -357,6 +359,48 @@ func sleepers(n int) time.Duration {
 	return cpuTime() - began
 }
 
+// Round trips of one value between two goroutines over two channels of capacity 1, every receive
+// waiting at most a second, as bench_time's timeout_round_trip/smarm: Go has no receive with a
+// timeout but a select on the channel and a timer, here one timer per goroutine, stopped and reset
+// each round as Go 1.19's documentation asks (never fired: every round is answered in time).
+func timedPingPong(n int) time.Duration {
+	ping, pong := make(chan int, 1), make(chan int, 1)
+	recvFor := func(c <-chan int, t *time.Timer) (int, bool) {
+		if !t.Stop() {
+			<-t.C
+		}
+		t.Reset(time.Second)
+		select {
+		case v, ok := <-c:
+			return v, ok
+		case <-t.C:
+			t.Reset(time.Second) // fired and drained: the next Stop finds it armed
+			panic("a receive timed out")
+		}
+	}
+	go func() {
+		t := time.NewTimer(time.Second)
+		defer t.Stop()
+		for {
+			v, ok := recvFor(ping, t)
+			if !ok {
+				return
+			}
+			pong <- v
+		}
+	}()
+	t := time.NewTimer(time.Second)
+	defer t.Stop()
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		ping <- i
+		recvFor(pong, t)
+	}
+	elapsed := time.Since(start)
+	close(ping)
+	return elapsed
+}
+
 // Round trips through a goroutine that selects on two channels of capacity 1, the value sent on
 // each in turn, and answers on a third; with a timer, its select also waits on a one-second timer,
 // stopped and reset each round as Go 1.19's documentation asks (never fired: every round is
@@ -526,6 +570,9 @@ func oneShot(args []string) {
 		f0 := minorFaults()
 		ns := float64(sleepers(n[0]).Nanoseconds()) / float64(n[0])
 		fmt.Printf("%.3f %.6f\n", ns, float64(minorFaults()-f0)/float64(n[0]))
+	case args[0] == "timed_pingpong" && len(n) == 1:
+		ns := float64(timedPingPong(n[0]).Nanoseconds()) / float64(n[0])
+		fmt.Printf("%.3f %.6f\n", ns, 0.0)
 	case (args[0] == "select" || args[0] == "select_timer") && len(n) == 1:
 		f0 := minorFaults()
 		ns := float64(selectRoundTrip(args[0] == "select_timer")(n[0]).Nanoseconds()) / float64(n[0])
@@ -548,7 +595,7 @@ func oneShot(args []string) {
 		fmt.Fprintln(os.Stderr, "usage: peers [yield <n> | batch <batch> <rounds> | pingpong <n> |"+
 			" pingpong1 <n> | ring <size> <rounds> | skynet <leaves, a power of 10> |"+
 			" primes <bound> <chunks> <count> | primes_serial <bound> <chunks> <count> |"+
-			" timer <pending> <n> | sleepers <n> | select <n> | select_timer <n> |"+
+			" timer <pending> <n> | sleepers <n> | timed_pingpong <n> | select <n> | select_timer <n> |"+
 			" mutex <n> | mutex_contended <goroutines> <n>]")
 		os.Exit(2)
 	}
