@@ -29,6 +29,7 @@ using smarm::Clock;
 using smarm::JoinHandle;
 using smarm::Receiver;
 using smarm::RecvStatus;
+using smarm::Sender;
 using smarm::SendStatus;
 using smarm::TimeMode;
 
@@ -235,8 +236,13 @@ TEST(Select, AStoppedSelectorUnwindsAndLeavesNoRegistrationNorTimer) {
   bool unwound = false;
   smarm::run(
       [&] {
-        auto [a_tx, a] = smarm::channel<int>();
-        auto [b_tx, b] = smarm::channel<int>();
+        // Named ends, not structured bindings: clang 14 cannot capture those in a lambda. A
+        // sender unused keeps its channel open from its pair.
+        std::pair a_ends = smarm::channel<int>();
+        Sender<int>& a_tx = a_ends.first;
+        Receiver<int>& a = a_ends.second;
+        std::pair b_ends = smarm::channel<int>();
+        Receiver<int>& b = b_ends.second;
         JoinHandle selector = smarm::spawn([&] {
           struct Flag {
             bool* set;
@@ -263,8 +269,10 @@ TEST(Select, AStoppedSelectorUnwindsAndLeavesNoRegistrationNorTimer) {
 
 TEST(Select, ASelectNothingCanEndIsADeadlockNamedInTheReportAndUnwound) {
   // The receivers outlive the run, so that their channels can be looked at after it.
-  auto [a_tx, a] = smarm::channel<int>();
-  auto [b_tx, b] = smarm::channel<std::string>();
+  std::pair a_ends = smarm::channel<int>();
+  Receiver<int>& a = a_ends.second;
+  std::pair b_ends = smarm::channel<std::string>();
+  Receiver<std::string>& b = b_ends.second;
   std::string report;
   try {
     smarm::run([&] { (void)smarm::select(a, b); });
@@ -278,7 +286,8 @@ TEST(Select, ASelectNothingCanEndIsADeadlockNamedInTheReportAndUnwound) {
 }
 
 TEST(Select, CancelledWhileUnwindingAlreadyItGivesUpWithNoReceiversIndex) {
-  auto [tx, rx] = smarm::channel<int>();
+  std::pair rx_ends = smarm::channel<int>();
+  Receiver<int>& rx = rx_ends.second;
   std::size_t got = 0;
   EXPECT_THROW(smarm::run([&] {
                  struct SelectsInItsDestructor {
@@ -331,8 +340,12 @@ TEST(Select, AMillionSelectsLeaveNoTimerNorRegistrationBehind) {
 }
 
 TEST(Select, MisuseIsAClearError) {
-  auto [a_tx, a] = smarm::channel<int>();
-  auto [b_tx, b] = smarm::channel<int>();
+  std::pair a_ends = smarm::channel<int>();
+  Sender<int>& a_tx = a_ends.first;
+  Receiver<int>& a = a_ends.second;
+  std::pair b_ends = smarm::channel<int>();
+  Sender<int>& b_tx = b_ends.first;
+  Receiver<int>& b = b_ends.second;
   EXPECT_THROW((void)smarm::select(a, b), smarm::NotInActor);
   EXPECT_THROW((void)smarm::select_for(1ms, a), smarm::NotInActor);
   smarm::run([&] {
