@@ -18,10 +18,10 @@ namespace {
               " holds this mutex already; waiting for it would wait for itself (a self-deadlock). "
               "smarm::Mutex is not recursive: unlock the guard first, or pass the value down");
 }
-}  // namespace
 
-bool MutexCore::try_lock(const char* what) {
-  Slot& me = Scheduler::in_actor(what).running();
+// Every lock call begins here: a free mutex becomes `me`'s at once (true); one that another actor
+// holds is not (false); one that `me` holds already would wait for itself.
+bool take(Slot*& holder, Slot& me, const char* what) {
   if (holder == nullptr) {
     holder = &me;
     return true;
@@ -29,17 +29,18 @@ bool MutexCore::try_lock(const char* what) {
   if (holder == &me) self_deadlock(what, me);
   return false;
 }
+}  // namespace
+
+bool MutexCore::try_lock(const char* what) {
+  return take(holder, Scheduler::in_actor(what).running(), what);
+}
 
 // As lock_for() below, with a deadline the caller gives: no clock read at all.
 LockStatus MutexCore::lock_until(std::int64_t deadline, const char* what) {
   if (deadline == kForever) unbounded(what);
   Scheduler& s = Scheduler::in_actor(what);
   Slot& me = s.running();
-  if (holder == nullptr) {
-    holder = &me;
-    return LockStatus::Locked;
-  }
-  if (holder == &me) self_deadlock(what, me);
+  if (take(holder, me, what)) return LockStatus::Locked;
   return wait_for_lock(s, me, deadline);
 }
 
@@ -51,11 +52,7 @@ LockStatus MutexCore::lock_until(std::int64_t deadline, const char* what) {
 LockStatus MutexCore::lock_for(std::int64_t timeout, const char* what) {
   Scheduler& s = Scheduler::in_actor(what);
   Slot& me = s.running();
-  if (holder == nullptr) {
-    holder = &me;
-    return LockStatus::Locked;
-  }
-  if (holder == &me) self_deadlock(what, me);
+  if (take(holder, me, what)) return LockStatus::Locked;
   const std::int64_t now = s.now();
   if (timeout >= kForever - now) unbounded(what);
   return wait_for_lock(s, me, now + timeout);
