@@ -111,19 +111,22 @@ endfunction()
 # Registers one test program for the stage that introduces its mechanism, every later stage and
 # final/:
 #   smarm_add_test(<name> FROM <stage dir> [INTERNAL] SOURCES ... [ARCH_SOURCES_x86_64 ...]
-#                  [ARCH_SOURCES_aarch64 ...] [RETIRED_AT <stage dir> BECAUSE "<reason>"])
+#                  [ARCH_SOURCES_aarch64 ...] [RETIRED_AT <stage dir> BECAUSE "<reason>"]
+#                  [RESOURCE_LOCK <name>])
 # Each copy links that stage's library; its tests carry the labels stageNN (or final) and
 # <name>, so `ctest -L stage01` runs what stage 01 must pass. INTERNAL tests also see the stage's
 # private headers (its src/), to test the runtime's internal interfaces. RETIRED_AT: a later stage
 # changes on purpose the behaviour the test pins (FIFO order once there are several cores, say);
 # the test then runs on the stages before that one only, and the reason is printed at configure
 # time and listed in build/<preset>/retired_tests.txt (see cmake/SmarmStages.cmake).
+# RESOURCE_LOCK <name>: ctest never runs two tests holding the same lock at once (the million-actor
+# tests, which under the sanitizers need 12 GB each, of the 23 GB CI's machine has).
 # SMARM_TEST_OPTIMIZE: the optimisation of the test programs' own code, when it is not the build
 # type's. The sanitizer build keeps the runtime at -O2 and compiles the tests at -O0: a test file
 # instantiates hundreds of GoogleTest assertions, and instrumenting them at -O2 took most of CI's time.
 set(SMARM_TEST_OPTIMIZE "" CACHE STRING "Optimisation flags for the test programs, e.g. -O0")
 function(smarm_add_test name)
-  cmake_parse_arguments(PARSE_ARGV 1 arg "INTERNAL" "FROM;RETIRED_AT;BECAUSE"
+  cmake_parse_arguments(PARSE_ARGV 1 arg "INTERNAL" "FROM;RETIRED_AT;BECAUSE;RESOURCE_LOCK"
                         "SOURCES;ARCH_SOURCES_x86_64;ARCH_SOURCES_aarch64")
   if(arg_UNPARSED_ARGUMENTS OR arg_KEYWORDS_MISSING_VALUES)
     message(FATAL_ERROR "smarm_add_test(${name}): unexpected arguments or keywords without a "
@@ -149,9 +152,15 @@ function(smarm_add_test name)
     # splits a list given as PROPERTIES LABELS into separate arguments (CMake 3.25), so the second
     # label would become the name of a property and the test would carry the first one only.
     set(labels_file ${CMAKE_CURRENT_BINARY_DIR}/${exe}_labels.cmake)
+    set(lock "")
+    if(arg_RESOURCE_LOCK)
+      string(CONCAT lock "  set_tests_properties(\${${exe}_TESTS} PROPERTIES RESOURCE_LOCK "
+                         "${arg_RESOURCE_LOCK})\n")
+    endif()
     file(WRITE ${labels_file}
       "if(${exe}_TESTS)\n"
       "  set_tests_properties(\${${exe}_TESTS} PROPERTIES LABELS \"${label};${name}\")\n"
+      "${lock}"
       "endif()\n")
     set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES ${labels_file})
   endforeach()
